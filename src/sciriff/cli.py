@@ -1,0 +1,145 @@
+"""`sciriff`: one command, a subcommand per pipeline stage plus tools to look inside.
+
+dvc.yaml calls these subcommands; params.yaml is read once here and each stage gets its section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sciriff.catalog import TaskFileError, load_catalog, select_tasks
+from sciriff.io import DataError
+from sciriff.params import Params, ParamsError, load_params
+
+
+def _tasks(params: Params, templates: str = "templates"):
+    return select_tasks(load_catalog(templates), params.tasks, "tasks")
+
+
+def cmd_ingest(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.ingest import run_ingest
+
+    counts = run_ingest(_tasks(params), params.ingest)
+    print(json.dumps(counts, indent=2))
+
+
+def cmd_render(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.render import run_render
+
+    tasks = _tasks(params)
+    if args.task:
+        from sciriff.show import show_rendered
+
+        show_rendered(select_tasks(load_catalog(), [args.task], "--task")[0], params, args.show, args.split)
+        return
+    manifest = run_render(tasks, params.render, tokenizer_path="models/base")
+    for name, stats in manifest.items():
+        dropped = sum(stats["dropped_too_long"].values())
+        print(f"{name:55s} {stats['splits']} dropped_too_long={dropped}")
+
+
+def cmd_mix(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.mix import run_mix
+
+    print(json.dumps(run_mix(params.mix), indent=2))
+
+
+def cmd_base_model(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.base_model import build_base_model
+
+    print(build_base_model(params.model, args.out))
+
+
+def cmd_finetune(args: argparse.Namespace, params: Params) -> None:
+    if args.show_mask is not None:
+        from sciriff.show import show_mask
+
+        show_mask(params, args.show_mask)
+        return
+    from sciriff.finetune import run_finetune
+
+    print(json.dumps(run_finetune(params.finetune), indent=2))
+
+
+def cmd_predict(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.predict import run_predict
+
+    if args.model not in params.models:
+        raise ParamsError(f"--model {args.model}: not in params.yaml models {sorted(params.models)}")
+    print(json.dumps(run_predict(args.model, params.models[args.model], params.predict), indent=2))
+
+
+def cmd_score(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.score import run_score
+
+    if args.model not in params.models:
+        raise ParamsError(f"--model {args.model}: not in params.yaml models {sorted(params.models)}")
+    document = run_score(args.model, params)
+    print(json.dumps(document["headline"], indent=2))
+
+
+def cmd_compare(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.score import comparison_table, run_compare
+
+    print(comparison_table(run_compare(params)))
+
+
+def cmd_tasks(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.show import print_catalog
+
+    catalog = load_catalog(args.templates)
+    if args.action == "validate":
+        print(f"{len(catalog)} task files valid in {args.templates}/")
+        return
+    print_catalog(catalog, args.sample_dir, as_json=args.json)
+
+
+COMMANDS = {
+    "ingest": (cmd_ingest, "normalize source datasets into data/raw"),
+    "render": (cmd_render, "render tasks through their templates into data/rendered"),
+    "mix": (cmd_mix, "build the finetuning mixture in data/mix"),
+    "base-model": (cmd_base_model, "fetch and convert the base model into models/base"),
+    "finetune": (cmd_finetune, "finetune the base model on the mix into models/scitulu"),
+    "predict": (cmd_predict, "generate predictions for the evaluation tasks"),
+    "score": (cmd_score, "score a model's predictions into metrics/<model>.json"),
+    "compare": (cmd_compare, "compare every model with the reference model"),
+    "tasks": (cmd_tasks, "print or validate the task catalog"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sciriff", description=__doc__)
+    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    parsers = {name: sub.add_parser(name, help=help_) for name, (_, help_) in COMMANDS.items()}
+    parsers["render"].add_argument("--task", help="print rendered examples of one task instead of rendering")
+    parsers["render"].add_argument("--show", type=int, default=3, help="how many examples to print with --task")
+    parsers["render"].add_argument("--split", default="train", help="which split to show with --task")
+    parsers["base-model"].add_argument("--out", default="models/base")
+    parsers["finetune"].add_argument("--show-mask", type=int, metavar="N",
+                                     help="print which tokens of mix example N carry loss, then exit")
+    for name in ("predict", "score"):
+        parsers[name].add_argument("--model", required=True, help="a model name from params.yaml `models`")
+    parsers["tasks"].add_argument("action", nargs="?", choices=["list", "validate"], default="list")
+    parsers["tasks"].add_argument("--json", action="store_true")
+    parsers["tasks"].add_argument("--templates", default="templates")
+    parsers["tasks"].add_argument("--sample-dir", default="data/sample")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        params = load_params(args.params)
+        COMMANDS[args.command][0](args, params)
+    except (ParamsError, TaskFileError, DataError, FileNotFoundError) as err:
+        print(f"sciriff {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Stage `ingest`: read each task's source dataset in its own shape and normalize it to data/raw.
+
+Sources come from the bundled sample (default), local files of the same shape, or the Hugging Face
+hub with a pinned revision. One adapter per source turns records into template fields. Output:
+data/raw/<source>.jsonl with `{"id", "split", "fields"}` per instance, sorted by split and id, plus
+data/raw/general.jsonl with the general-domain conversations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from sciriff.adapters import get_adapter
+from sciriff.catalog import Task
+from sciriff.io import DataError, atomic_path, dumps, read_jsonl_numbered
+from sciriff.params import IngestParams
+
+SPLITS = ("train", "validation", "test")
+GENERAL_SAMPLE = "tulu_v2"
+
+
+def _sample_records(directory: Path) -> Iterator[tuple[str, str, dict]]:
+    """(split, 'file:line', record) from <dir>/<split>.jsonl files."""
+    if not directory.is_dir():
+        raise DataError(f"{directory}: source directory not found")
+    for split in SPLITS:
+        path = directory / f"{split}.jsonl"
+        if path.exists():
+            for lineno, record in read_jsonl_numbered(path):
+                yield split, f"{path}:{lineno}", record
+
+
+def _hub_records(hf: dict[str, Any]) -> Iterator[tuple[str, str, dict]]:
+    """(split, where, record) from a Hugging Face dataset at a pinned revision."""
+    import datasets
+
+    loaded = datasets.load_dataset(hf["id"], hf.get("subset"), revision=hf["revision"])
+    for split in SPLITS:
+        hub_split = {"validation": "validation" if "validation" in loaded else "dev"}.get(split, split)
+        if hub_split in loaded:
+            for index, record in enumerate(loaded[hub_split]):
+                yield split, f"{hf['id']}[{hub_split}][{index}]", record
+
+
+def source_records(task: Task, params: IngestParams) -> Iterator[tuple[str, str, dict]]:
+    """The raw records of a task's source, wherever params say they come from."""
+    if params.source == "hf":
+        if "hf" not in task.source:
+            if "local" not in task.source:
+                raise DataError(f"task {task.name}: its source has neither 'hf' nor 'local' ({task.path})")
+            return _sample_records(Path(task.source["local"]))
+        return _hub_records(task.source["hf"])
+    base = params.sample_dir if params.source == "sample" else params.local_dir
+    return _sample_records(Path(base) / task.source_name)
+
+
+def _normalize(task: Task, records: Iterator[tuple[str, str, dict]]) -> list[dict]:
+    adapt = get_adapter(task.source["adapter"])
+    skip = set(task.source.get("skip_splits", []))
+    rows: dict[tuple[str, str], dict] = {}
+    seen_split: dict[str, str] = {}
+    for split, where, record in records:
+        if split in skip:
+            continue
+        try:
+            produced = adapt(record)
+        except (ValueError, KeyError, TypeError, IndexError) as err:
+            raise DataError(f"{where}: malformed {task.source['adapter']} record: {err}") from None
+        for fields in produced if isinstance(produced, list) else [produced]:
+            instance_id = fields.get("id")
+            if not isinstance(instance_id, str) or not instance_id:
+                raise DataError(f"{where}: adapter {task.source['adapter']} returned no string 'id'")
+            if seen_split.setdefault(instance_id, split) != split:
+                raise DataError(f"{where}: id '{instance_id}' is in both {seen_split[instance_id]} and {split}")
+            if (split, instance_id) in rows:
+                raise DataError(f"{where}: duplicate id '{instance_id}' in split {split}")
+            rows[(split, instance_id)] = {"id": instance_id, "split": split, "fields": fields}
+    return [rows[key] for key in sorted(rows, key=lambda k: (SPLITS.index(k[0]), k[1]))]
+
+
+def _general_records(params: IngestParams) -> Iterator[tuple[str, dict]]:
+    if params.source == "hf":
+        import datasets
+
+        loaded = datasets.load_dataset(params.general.id, revision=params.general.revision, split="train")
+        for index, record in enumerate(loaded):
+            yield f"{params.general.id}[train][{index}]", record
+        return
+    base = Path(params.sample_dir if params.source == "sample" else params.local_dir)
+    path = base / GENERAL_SAMPLE / "train.jsonl"
+    for lineno, record in read_jsonl_numbered(path):
+        yield f"{path}:{lineno}", record
+
+
+def check_conversation(record: dict, where: str) -> dict:
+    """A general-domain record: {dataset, id, messages} with user/assistant turns ending in assistant."""
+    for key in ("dataset", "id", "messages"):
+        if key not in record:
+            raise DataError(f"{where}: missing key '{key}'")
+    messages = record["messages"]
+    roles = [m.get("role") for m in messages] if isinstance(messages, list) else []
+    body = roles[1:] if roles[:1] == ["system"] else roles
+    if not body or body[-1] != "assistant" or any(r != ("user", "assistant")[i % 2] for i, r in enumerate(body)):
+        raise DataError(f"{where}: messages must alternate user/assistant and end with assistant, got {roles}")
+    if any(not isinstance(m.get("content"), str) or not m["content"].strip() for m in messages):
+        raise DataError(f"{where}: a message has empty or non-string content")
+    return {"dataset": record["dataset"], "id": record["id"], "messages": messages}
+
+
+def run_ingest(tasks: list[Task], params: IngestParams, out_dir: str | Path = "data/raw") -> dict[str, int]:
+    """Normalize every source used by `tasks` plus the general data; returns instance counts per source."""
+    by_source: dict[str, Task] = {}
+    for task in tasks:
+        first = by_source.setdefault(task.source_name, task)
+        if first.source["adapter"] != task.source["adapter"]:
+            raise DataError(
+                f"source '{task.source_name}' is read with adapter '{first.source['adapter']}' by "
+                f"{first.name} but '{task.source['adapter']}' by {task.name}: one source, one adapter"
+            )
+    counts: dict[str, int] = {}
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir()
+        for name, task in tqdm(sorted(by_source.items()), desc="ingest", unit="source"):
+            rows = _normalize(task, source_records(task, params))
+            with (tmp / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
+                handle.writelines(dumps(row) + "\n" for row in rows)
+            counts[name] = len(rows)
+        general = sorted(
+            (check_conversation(record, where) for where, record in _general_records(params)),
+            key=lambda r: r["id"],
+        )
+        with (tmp / "general.jsonl").open("w", encoding="utf-8") as handle:
+            handle.writelines(dumps(row) + "\n" for row in general)
+        counts["general"] = len(general)
+    return counts

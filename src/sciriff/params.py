@@ -1,0 +1,157 @@
+"""params.yaml, loaded once into typed, validated objects: one model per stage section.
+
+A bad value fails before any work starts, with a message naming the key and what is allowed.
+Stage code receives its own section; nothing reads configuration files at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ParamsError(ValueError):
+    """params.yaml is invalid; the message names the key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSource(Section):
+    id: str
+    revision: str = Field(min_length=1, description="A commit hash or tag: pinned for reproducibility.")
+
+
+class IngestParams(Section):
+    source: Literal["sample", "hf", "local"] = Field("sample", description="Where task sources come from.")
+    sample_dir: str = "data/sample"
+    local_dir: str = "data/local"
+    general: HubSource = HubSource(id="allenai/tulu-v2-sft-mixture", revision="main")
+
+
+class RenderParams(Section):
+    context_window: int = Field(4096, ge=64, description="Max tokens of input + output (paper: 4096).")
+    reserved_tokens: int = Field(20, ge=0, description="Tokens kept free for chat special tokens (paper: 20).")
+    max_per_task: int = Field(2500, ge=1, description="Instances kept per task and split (paper: 2500).")
+    template: int = Field(0, ge=0, description="Which template of each task file renders the data.")
+    validation_fraction: float = Field(0.2, gt=0, lt=1)
+
+
+class MixParams(Section):
+    per_task: int = Field(1000, ge=0, description="Training instances per science task (paper: 1000).")
+    general: Literal["match", "none", "all"] = Field(
+        "match", description="General-domain share: as many as the science part (paper), none, or all."
+    )
+    seed: int = 76
+
+
+class ModelParams(Section):
+    source: Literal["embedded", "hub"] = "embedded"
+    id: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    revision: str = "main"
+    dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"
+    chat_template: Literal["smollm2", "tulu", "native"] = Field(
+        "smollm2", description="Training/inference chat template; must carry {% generation %} markers."
+    )
+    max_length: int = Field(4096, ge=64, description="Tokenizer model_max_length written into the checkpoint.")
+    shrink: dict[str, int] | None = Field(
+        None, description="Config overrides for a tiny, randomly initialised model (tests and benchmarks)."
+    )
+
+
+class FinetuneParams(Section):
+    epochs: float = Field(2.0, gt=0)
+    max_steps: int = Field(-1, description="Stop after this many optimizer steps (-1: run all epochs).")
+    learning_rate: float = Field(2e-5, gt=0)
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
+    warmup_ratio: float = Field(0.03, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    batch_size: int = Field(2, ge=1, description="Per-device batch size.")
+    gradient_accumulation: int = Field(8, ge=1)
+    max_length: int = Field(4096, ge=64)
+    packing: bool = Field(True, description="Pack examples (padding-free batches); false pads per batch.")
+    bf16: bool = True
+    gradient_checkpointing: bool = False
+    seed: int = 1
+    save_steps: int = Field(50, ge=1, description="Checkpoint every N steps (kept under .cache/, outside DVC).")
+    log_steps: int = Field(1, ge=1)
+
+
+class PredictParams(Section):
+    backend: Literal["transformers", "vllm", "openai"] = "transformers"
+    split: Literal["train", "validation", "test"] = "test"
+    batch_size: int = Field(8, ge=1)
+    max_new_tokens: int = Field(1024, ge=1, description="Paper: 1024, greedy.")
+    dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"
+    max_instances: int | None = Field(None, ge=1, description="Cap per eval task (None: all).")
+
+
+class JudgeParams(Section):
+    backend: Literal["none", "openai", "local"] = Field(
+        "local", description="LM judge for Qasper and MUP: an OpenAI-compatible endpoint, a local model, or none."
+    )
+    model: str = Field("models/base", description="Judge model: an API model name or a local checkpoint.")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint (default: OPENAI_BASE_URL).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key (never logged).")
+    concurrency: int = Field(4, ge=1)
+    cache: str = Field(".cache/judge.sqlite", description="Replies cached by judge model and prompt.")
+
+
+class ScoreParams(Section):
+    compat: Literal["official", "corrected"] = "official"
+    judge: JudgeParams = JudgeParams()
+    reference_model: str = Field("baseline", description="Model the others are compared against.")
+
+
+class Params(Section):
+    tasks: list[str] | Literal["all"] = "all"
+    ingest: IngestParams = IngestParams()
+    render: RenderParams = RenderParams()
+    mix: MixParams = MixParams()
+    model: ModelParams = ModelParams()
+    finetune: FinetuneParams = FinetuneParams()
+    predict: PredictParams = PredictParams()
+    score: ScoreParams = ScoreParams()
+    models: dict[str, str] = Field(
+        default_factory=lambda: {"baseline": "models/base", "scitulu": "models/scitulu"},
+        description="Evaluated models: name -> checkpoint directory.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Params:
+        if self.score.reference_model not in self.models:
+            raise ValueError(
+                f"score.reference_model '{self.score.reference_model}' is not in models {sorted(self.models)}"
+            )
+        window = self.render.context_window
+        if self.finetune.max_length < window:
+            raise ValueError(
+                f"finetune.max_length ({self.finetune.max_length}) is shorter than render.context_window "
+                f"({window}): rendered instances would be truncated in training. Raise finetune.max_length "
+                f"to at least {window} or lower render.context_window."
+            )
+        return self
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml; any error names the file and the dotted key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: not found (run from the repository root)") from None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: invalid YAML: {err}") from None
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        lines = []
+        for error in err.errors():
+            key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            got = f" (got {error['input']!r})" if "input" in error and not isinstance(error["input"], dict) else ""
+            lines.append(f"{path}: {key}: {error['msg']}{got}")
+        raise ParamsError("\n".join(lines)) from None

@@ -1,0 +1,144 @@
+"""Stage `predict`: generate answers for the evaluation tasks with one model, greedily.
+
+Backends sit behind one small interface (chat messages in, text out), chosen by `predict.backend`.
+Every backend applies the model's own chat template (the one it was trained with) and explicit
+greedy decoding, never an engine's generation defaults. Finished predictions are appended to a
+partial file under .cache/predict/ as they come, so an interrupted run continues with the ids not
+yet done; the final data/predictions/<model>/<task>.jsonl is sorted and identical to an
+uninterrupted run. Each line is also a valid `sciriff score-file` record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from tqdm import tqdm
+
+from sciriff.io import dumps, read_jsonl, sha256_file, write_jsonl
+from sciriff.params import PredictParams
+from sciriff.render import eval_tasks
+from sciriff.tracking import mlflow_run, repo_root
+
+Messages = list[dict[str, str]]
+
+
+class Backend(Protocol):
+    """Turns chat conversations into completions; yields (index, text) as results finish."""
+
+    name: str
+
+    def generate(self, conversations: list[Messages], max_new_tokens: int) -> Iterator[tuple[int, str]]: ...
+
+
+class TransformersBackend:
+    """Batched greedy generation with left padding, prompts sorted by length (CPU or GPU)."""
+
+    name = "transformers"
+
+    def __init__(self, model_dir: str | Path, params: PredictParams):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.torch = torch
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), padding_side="left")
+        self.model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, params.dtype))
+        self.model.to(self.device).eval()
+        self.batch_size = params.batch_size
+
+    def generate(self, conversations: list[Messages], max_new_tokens: int) -> Iterator[tuple[int, str]]:
+        texts = [self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
+        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            encoded = self.tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
+                                     add_special_tokens=False).to(self.device)
+            with self.torch.inference_mode():
+                output = self.model.generate(
+                    **encoded, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                    temperature=None, top_p=None, top_k=None, repetition_penalty=None,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                )
+            new_tokens = output[:, encoded["input_ids"].shape[1] :]
+            for index, ids in zip(batch, new_tokens, strict=True):
+                yield index, self.tokenizer.decode(ids, skip_special_tokens=True)
+
+
+BACKENDS: dict[str, Callable[[str | Path, PredictParams], Backend]] = {"transformers": TransformersBackend}
+
+
+def make_backend(model_dir: str | Path, params: PredictParams) -> Backend:
+    if params.backend not in BACKENDS:
+        raise ValueError(f"params.yaml: predict.backend: '{params.backend}' is not available; "
+                         f"available: {sorted(BACKENDS)}")
+    return BACKENDS[params.backend](model_dir, params)
+
+
+def decoding(params: PredictParams) -> dict[str, Any]:
+    """The decoding settings recorded with every prediction."""
+    return {"do_sample": False, "num_beams": 1, "max_new_tokens": params.max_new_tokens, "dtype": params.dtype}
+
+
+def _prompt_hash(messages: Messages) -> str:
+    return hashlib.sha256(dumps(messages).encode()).hexdigest()[:16]
+
+
+def _model_key(model_dir: Path, params: PredictParams) -> str:
+    parts = [sha256_file(p) for p in sorted(model_dir.glob("*.safetensors"))]
+    parts += [sha256_file(model_dir / "chat_template.jinja")] if (model_dir / "chat_template.jinja").exists() else []
+    parts.append(json.dumps({"backend": params.backend, **decoding(params)}, sort_keys=True))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def run_predict(model_name: str, model_dir: str | Path, params: PredictParams,
+                rendered_dir: str | Path = "data/rendered", out_dir: str | Path = "data/predictions") -> dict[str, int]:
+    """Predict every eval task's `predict.split`; returns instance counts per task."""
+    model_dir = Path(model_dir)
+    partial_dir = repo_root() / ".cache" / "predict" / f"{model_name}-{_model_key(model_dir, params)}"
+    partial_dir.mkdir(parents=True, exist_ok=True)
+    settings = decoding(params)
+    backend: Backend | None = None
+    counts: dict[str, int] = {}
+    with mlflow_run("predict", {"model": model_name, "predict": params.model_dump()}, f"predict-{model_name}") as mlflow:
+        for task in eval_tasks(rendered_dir):
+            rows = list(read_jsonl(Path(rendered_dir) / task / f"{params.split}.jsonl"))[: params.max_instances]
+            partial = partial_dir / f"{task}.jsonl"
+            done = {r["id"]: r for r in read_jsonl(partial)} if partial.exists() else {}
+            todo = [r for r in rows if r["_instance_id"] not in done
+                    or done[r["_instance_id"]]["prompt_sha256"] != _prompt_hash(_messages(r))]
+            if todo:
+                backend = backend or make_backend(model_dir, params)
+                with partial.open("a", encoding="utf-8") as handle, tqdm(total=len(todo), desc=f"{model_name}/{task}") as bar:
+                    for index, text in backend.generate([_messages(r) for r in todo], params.max_new_tokens):
+                        record = _record(todo[index], text, model_name, backend.name, settings)
+                        handle.write(dumps(record) + "\n")
+                        handle.flush()
+                        done[record["id"]] = record
+                        bar.update()
+            final = sorted((done[r["_instance_id"]] for r in rows), key=lambda r: r["id"])
+            counts[task] = write_jsonl(Path(out_dir) / model_name / f"{task}.jsonl", final)
+        mlflow.log_metrics({f"instances.{task}": n for task, n in counts.items()})
+    return counts
+
+
+def _messages(row: dict) -> Messages:
+    return [{"role": "user", "content": row["input"]}]
+
+
+def _record(row: dict, text: str, model: str, backend: str, settings: dict) -> dict:
+    return {
+        "id": row["_instance_id"],
+        "task": row["metadata"]["task"],
+        "input": row["input"],
+        "reference": row["output"],
+        "prediction": text,
+        "model": model,
+        "backend": backend,
+        "decoding": settings,
+        "prompt_sha256": _prompt_hash(_messages(row)),
+    }

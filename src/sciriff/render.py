@@ -1,0 +1,181 @@
+"""Stage `render`: apply each task's template to its normalized source, as the paper builds SciRIFF.
+
+Deterministic where the original was not: split standardization and subsampling are seeded by a
+SHA-256 of the task name (never `hash()`), so the same inputs give byte-identical files.
+Streamed: a first pass reads only ids and splits, a second renders and writes instance by instance.
+
+Output per task: data/rendered/<task>/{train,validation,test}.jsonl in the released SciRIFF shape
+(`_instance_id`, `input`, `output`, `metadata`), and data/rendered/manifest.json with counts, drops
+and token statistics per task (also metrics/render_counts.csv for `dvc plots`).
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from sciriff.catalog import Task, keep_instance, render_instance
+from sciriff.io import DataError, atomic_path, dumps, read_json, read_jsonl, stable_seed, write_json
+from sciriff.params import RenderParams
+
+SPLITS = ("train", "validation", "test")
+TOKEN_BATCH = 256
+
+
+def assign_splits(ids_by_split: dict[str, list[str]], task: str, validation_fraction: float) -> dict[str, str]:
+    """Standardize to train/validation/test, as the paper does, deterministically.
+
+    - all three present: kept as they are;
+    - train plus one evaluation split: that split becomes test, and validation is carved from train
+      (size: the smaller of the test size and `validation_fraction` of train);
+    - a single split: divided 60/20/20.
+    """
+    present = {split: ids for split, ids in ids_by_split.items() if ids}
+    rng = random.Random(stable_seed("splits", task))
+    assignment: dict[str, str] = {}
+    if set(present) == set(SPLITS):
+        return {i: split for split, ids in present.items() for i in ids}
+    if len(present) == 1:
+        (ids,) = present.values()
+        shuffled = sorted(ids)
+        rng.shuffle(shuffled)
+        n_train, n_val = int(0.6 * len(shuffled)), int(0.2 * len(shuffled))
+        for position, instance_id in enumerate(shuffled):
+            assignment[instance_id] = (
+                "train" if position < n_train else "validation" if position < n_train + n_val else "test"
+            )
+        return assignment
+    if "train" not in present:
+        # validation + test without train: keep both as they are.
+        return {i: split for split, ids in present.items() for i in ids}
+    evaluation = present.get("test", present.get("validation", []))
+    train = sorted(present["train"])
+    rng.shuffle(train)
+    n_val = min(len(evaluation), int(validation_fraction * len(train)))
+    for position, instance_id in enumerate(train):
+        assignment[instance_id] = "validation" if position < n_val else "train"
+    assignment.update({i: "test" for i in evaluation})
+    return assignment
+
+
+def subsample(ids: list[str], task: str, split: str, limit: int) -> set[str]:
+    """Keep at most `limit` ids, chosen by a seeded shuffle (stable across processes)."""
+    if len(ids) <= limit:
+        return set(ids)
+    ordered = sorted(ids)
+    random.Random(stable_seed("subsample", task, split)).shuffle(ordered)
+    return set(ordered[:limit])
+
+
+class TokenCounter:
+    """Counts tokens with the configured tokenizer, in batches."""
+
+    def __init__(self, tokenizer_path: str | Path):
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path))
+
+    def __call__(self, texts: list[str]) -> list[int]:
+        encoded = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+
+def _render_task(task: Task, raw_path: Path, params: RenderParams, count_tokens: TokenCounter, out: Path) -> dict:
+    if not raw_path.exists():
+        raise DataError(f"task {task.name}: {raw_path} not found (does `ingest` cover this task's source?)")
+    ids_by_split: dict[str, list[str]] = defaultdict(list)
+    for row in read_jsonl(raw_path):
+        if keep_instance(task, row["fields"]):
+            ids_by_split[row["split"]].append(row["id"])
+    assignment = assign_splits(ids_by_split, task.name, params.validation_fraction)
+    by_split: dict[str, list[str]] = defaultdict(list)
+    for instance_id, split in assignment.items():
+        by_split[split].append(instance_id)
+    chosen = {split: subsample(ids, task.name, split, params.max_per_task) for split, ids in by_split.items()}
+
+    budget = params.context_window - params.reserved_tokens
+    stats: dict[str, Any] = {"family": task.family, "eval": task.eval, "splits": {}, "dropped_too_long": {}}
+    tokens: list[int] = []
+    index = dict.fromkeys(SPLITS, 0)
+    handles = {split: (out / f"{split}.jsonl").open("w", encoding="utf-8") for split in SPLITS}
+    pending: list[tuple[str, str, str, str]] = []
+
+    def flush() -> None:
+        lengths = count_tokens([p[2] for p in pending])
+        lengths_out = count_tokens([p[3] for p in pending])
+        for (split, instance_id, prompt, answer), n_in, n_out in zip(pending, lengths, lengths_out, strict=True):
+            if n_in + n_out > budget:
+                stats["dropped_too_long"][split] = stats["dropped_too_long"].get(split, 0) + 1
+                continue
+            record = {
+                "_instance_id": f"{task.name}:{split}:{index[split]}",
+                "id": instance_id,
+                "input": prompt,
+                "output": answer,
+                "metadata": task.metadata(),
+            }
+            handles[split].write(dumps(record) + "\n")
+            index[split] += 1
+            tokens.append(n_in + n_out)
+        pending.clear()
+
+    try:
+        for row in read_jsonl(raw_path):
+            split = assignment.get(row["id"])
+            if split is None or row["id"] not in chosen[split]:
+                continue
+            prompt, answer = render_instance(task, row["fields"], params.template)
+            pending.append((split, row["id"], prompt, answer))
+            if len(pending) >= TOKEN_BATCH:
+                flush()
+        flush()
+    finally:
+        for handle in handles.values():
+            handle.close()
+    stats["splits"] = dict(index)
+    stats["subsampled_out"] = {s: len(by_split[s]) - len(chosen[s]) for s in chosen if len(by_split[s]) > len(chosen[s])}
+    if tokens:
+        stats["tokens"] = {"mean": round(statistics.fmean(tokens), 1), "max": max(tokens), "total": sum(tokens)}
+    return stats
+
+
+def run_render(
+    tasks: list[Task],
+    params: RenderParams,
+    tokenizer_path: str | Path,
+    raw_dir: str | Path = "data/raw",
+    out_dir: str | Path = "data/rendered",
+    plot_path: str | Path = "metrics/render_counts.csv",
+) -> dict[str, dict]:
+    """Render every task; nothing is replaced unless all tasks render without error."""
+    if params.template and any(params.template >= len(t.templates) for t in tasks):
+        short = [t.name for t in tasks if params.template >= len(t.templates)]
+        raise DataError(f"params.yaml: render.template: {params.template} is out of range for tasks {short}")
+    count_tokens = TokenCounter(tokenizer_path)
+    manifest: dict[str, dict] = {}
+    with atomic_path(out_dir) as tmp:
+        for task in tqdm(tasks, desc="render", unit="task"):
+            (tmp / task.name).mkdir(parents=True)
+            manifest[task.name] = _render_task(task, Path(raw_dir) / f"{task.source_name}.jsonl", params,
+                                               count_tokens, tmp / task.name)
+        write_json(tmp / "manifest.json", manifest)
+    with atomic_path(plot_path) as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["task", "family", "eval", "train", "validation", "test", "dropped_too_long"])
+        for name, stats in sorted(manifest.items()):
+            splits = stats["splits"]
+            writer.writerow([name, stats["family"], stats["eval"], splits["train"], splits["validation"],
+                             splits["test"], sum(stats["dropped_too_long"].values())])
+    return manifest
+
+
+def eval_tasks(rendered_dir: str | Path = "data/rendered") -> list[str]:
+    """The evaluation tasks present in a rendered dataset (from its manifest: one source of truth)."""
+    manifest = read_json(Path(rendered_dir) / "manifest.json")
+    return sorted(name for name, stats in manifest.items() if stats["eval"])

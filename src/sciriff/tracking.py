@@ -1,0 +1,77 @@
+"""MLflow tracking and lineage: every finetune, predict and score run lands in one store.
+
+The default store is a SQLite file at the repository root. DVC runs queued experiments in copies of
+the repository under .dvc/tmp/exps, so the root is resolved out of those copies: runs from
+`dvc exp run --queue` land in the same store as workspace runs. MLFLOW_TRACKING_URI overrides it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+EXPERIMENT = "sciriff"
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The main repository root, also from inside a DVC experiment temp copy."""
+    path = (start or Path.cwd()).resolve()
+    parts = path.parts
+    for index in range(len(parts) - 3):
+        if parts[index : index + 3] == (".dvc", "tmp", "exps"):
+            return Path(*parts[:index])
+    return path
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{repo_root() / 'mlflow.db'}"
+
+
+def git_commit() -> str:
+    """HEAD of the working copy ('+dirty' when tracked files changed); 'unknown' outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def lineage_tags(stage: str) -> dict[str, str]:
+    """Tags every run carries: commit, DVC stage, experiment name."""
+    return {
+        "git_commit": git_commit(),
+        "dvc_stage": stage,
+        "dvc_exp_name": os.environ.get("DVC_EXP_NAME", "workspace"),
+    }
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+@contextlib.contextmanager
+def mlflow_run(stage: str, params: dict[str, Any], run_name: str | None = None) -> Iterator[Any]:
+    """Open an MLflow run tagged with lineage and logged params; yields the mlflow module."""
+    import logging
+
+    import mlflow
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    with mlflow.start_run(run_name=run_name or stage, tags=lineage_tags(stage)):
+        mlflow.log_params({k: str(v)[:500] for k, v in _flatten(params).items()})
+        yield mlflow
