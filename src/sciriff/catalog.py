@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sciriff.io import DataError
@@ -75,9 +75,25 @@ def _schema() -> dict:
 def jinja_env() -> ImmutableSandboxedEnvironment:
     """Sandboxed environment: templates cannot touch Python internals; missing fields raise."""
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False)
+    tojson = env.filters["tojson"]
+    env.filters["tojson"] = lambda eval_ctx, value, indent=None: tojson(eval_ctx, _defined(value), indent)
+    env.filters["tojson"].jinja_pass_arg = tojson.jinja_pass_arg
     # `jsondumps` keeps key order (Jinja's `tojson` sorts keys and HTML-escapes <, >, &, ')
-    env.filters["jsondumps"] = json.dumps
+    env.filters["jsondumps"] = lambda value: json.dumps(_defined(value))
     return env
+
+
+def _defined(value: Any) -> Any:
+    """Raise UndefinedError for a missing field nested in a value about to be serialized to JSON."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    if isinstance(value, dict):
+        for item in value.values():
+            _defined(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _defined(item)
+    return value
 
 
 def load_task(path: str | Path) -> Task:

@@ -42,7 +42,7 @@ def sft_config(params: FinetuneParams, output_dir: Path):
         max_steps=params.max_steps,
         learning_rate=params.learning_rate,
         lr_scheduler_type=params.lr_scheduler,
-        warmup_ratio=params.warmup_ratio,
+        warmup_steps=params.warmup_ratio,  # a float in [0, 1) is a ratio of total steps
         weight_decay=params.weight_decay,
         per_device_train_batch_size=params.batch_size,
         gradient_accumulation_steps=params.gradient_accumulation,

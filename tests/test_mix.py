@@ -1,0 +1,56 @@
+from pathlib import Path
+
+from sciriff.io import read_json, read_jsonl, write_json, write_jsonl
+from sciriff.mix import run_mix
+from sciriff.params import MixParams
+
+
+def _rendered(tmp_path: Path) -> tuple[Path, Path]:
+    rendered, raw = tmp_path / "rendered", tmp_path / "raw"
+    manifest = {}
+    for task, is_eval in (("train_a", False), ("train_b", False), ("held_out", True)):
+        rows = [{"_instance_id": f"{task}:train:{i}", "input": f"{task} q{i}", "output": f"a{i}",
+                 "metadata": {"task": task}} for i in range(12)]
+        write_jsonl(rendered / task / "train.jsonl", rows)
+        manifest[task] = {"eval": is_eval, "family": "qa"}
+    write_json(rendered / "manifest.json", manifest)
+    general = [{"dataset": "science.scifact_json" if i % 5 == 0 else "flan_v2", "id": f"g{i:03d}",
+                "messages": [{"role": "user", "content": f"u{i}"}, {"role": "assistant", "content": f"a{i}"}]}
+               for i in range(60)]
+    write_jsonl(raw / "general.jsonl", general)
+    return rendered, raw
+
+
+def test_mix_recipe(tmp_path: Path) -> None:
+    rendered, raw = _rendered(tmp_path)
+    manifest = run_mix(MixParams(per_task=5), rendered, raw, tmp_path / "mix")
+    rows = list(read_jsonl(tmp_path / "mix" / "train.jsonl"))
+    science = [r for r in rows if r["dataset"].startswith("sciriff.")]
+    general = [r for r in rows if not r["dataset"].startswith("sciriff.")]
+    assert manifest["per_task"] == {"train_a": 5, "train_b": 5}
+    assert not any("held_out" in r["dataset"] for r in rows), "evaluation tasks never enter the mix"
+    assert len(general) == len(science) == 10, "general part matches the science part"
+    assert not any(r["dataset"].startswith("science.") for r in general), "Tulu science.* subsets are dropped"
+    assert science[0]["messages"][0]["role"] == "user" and science[0]["messages"][1]["role"] == "assistant"
+    assert read_json(tmp_path / "mix" / "manifest.json")["total"] == 20
+
+
+def test_mix_is_deterministic_and_nested(tmp_path: Path) -> None:
+    rendered, raw = _rendered(tmp_path)
+    run_mix(MixParams(per_task=3), rendered, raw, tmp_path / "small")
+    first = (tmp_path / "small" / "train.jsonl").read_bytes()
+    run_mix(MixParams(per_task=3), rendered, raw, tmp_path / "small")
+    assert (tmp_path / "small" / "train.jsonl").read_bytes() == first
+    run_mix(MixParams(per_task=6), rendered, raw, tmp_path / "large")
+    small = {r["id"] for r in read_jsonl(tmp_path / "small" / "train.jsonl") if r["dataset"].startswith("sciriff.")}
+    large = {r["id"] for r in read_jsonl(tmp_path / "large" / "train.jsonl") if r["dataset"].startswith("sciriff.")}
+    assert small < large, "a larger per_task extends the smaller sample"
+
+
+def test_small_general_pool_is_a_recorded_shortfall(tmp_path: Path) -> None:
+    rendered, raw = _rendered(tmp_path)
+    rows = list(read_jsonl(raw / "general.jsonl"))[:10]  # 8 usable after dropping science.*
+    write_jsonl(raw / "general.jsonl", rows)
+    manifest = run_mix(MixParams(per_task=100), rendered, raw, tmp_path / "mix")
+    assert manifest["per_task"] == {"train_a": 12, "train_b": 12}, "tasks with fewer instances give all they have"
+    assert manifest["general"] == 8 and manifest["general_shortfall"] == 16
