@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from sciriff.catalog import TaskFileError, load_catalog, select_tasks
 from sciriff.io import DataError

@@ -1,10 +1,10 @@
 """Stage `mix`: the finetuning mixture, as the paper's recipe (`--tulu match`) but seeded stably.
 
 Science part: `per_task` training instances of every non-evaluation task (the first ones of a seeded
-shuffle, so a larger `per_task` extends a smaller one; all of them when a task has fewer). General part: as many general-domain
-conversations (`general: match`; all there are when the pool is smaller, counted as the
-shortfall in the manifest), none, or all, after dropping the Tulu `science.*` subsets (they
-overlap the evaluation sources). Evaluation tasks never enter the mix.
+shuffle, so a larger `per_task` extends a smaller one; all of them when a task has fewer). General
+part: as many general-domain conversations (`general: match`; all there are when the pool is
+smaller, counted as the shortfall in the manifest), none, or all, after dropping the Tulu
+`science.*` subsets (they overlap the evaluation sources). Evaluation tasks never enter the mix.
 Output: data/mix/train.jsonl (`dataset`, `id`, `messages`) and data/mix/manifest.json (counts).
 """
 
@@ -17,8 +17,12 @@ from sciriff.io import DataError, atomic_path, dumps, read_json, read_jsonl, sta
 from sciriff.params import MixParams
 
 
-def run_mix(params: MixParams, rendered_dir: str | Path = "data/rendered", raw_dir: str | Path = "data/raw",
-            out_dir: str | Path = "data/mix") -> dict:
+def run_mix(
+    params: MixParams,
+    rendered_dir: str | Path = "data/rendered",
+    raw_dir: str | Path = "data/raw",
+    out_dir: str | Path = "data/mix",
+) -> dict:
     """Build the mixture; returns the manifest written next to it."""
     rendered_dir = Path(rendered_dir)
     manifest = read_json(rendered_dir / "manifest.json")
@@ -32,8 +36,14 @@ def run_mix(params: MixParams, rendered_dir: str | Path = "data/rendered", raw_d
         chosen = rows[: params.per_task]
         per_task[task] = len(chosen)
         science += [
-            {"dataset": f"sciriff.{task}", "id": row["_instance_id"],
-             "messages": [{"role": "user", "content": row["input"]}, {"role": "assistant", "content": row["output"]}]}
+            {
+                "dataset": f"sciriff.{task}",
+                "id": row["_instance_id"],
+                "messages": [
+                    {"role": "user", "content": row["input"]},
+                    {"role": "assistant", "content": row["output"]},
+                ],
+            }
             for row in chosen
         ]
     general_pool = [r for r in read_jsonl(Path(raw_dir) / "general.jsonl") if not r["dataset"].startswith("science.")]
@@ -48,7 +58,9 @@ def run_mix(params: MixParams, rendered_dir: str | Path = "data/rendered", raw_d
         "per_task": per_task,
         "science": len(science),
         "general": len(general),
-        "general_by_dataset": {d: sum(r["dataset"] == d for r in general) for d in sorted({r["dataset"] for r in general})},
+        "general_by_dataset": {
+            d: sum(r["dataset"] == d for r in general) for d in sorted({r["dataset"] for r in general})
+        },
         "total": len(mixture),
         "general_shortfall": wanted - len(general),
     }

@@ -51,17 +51,26 @@ class TransformersBackend:
         self.batch_size = params.batch_size
 
     def generate(self, conversations: list[Messages], max_new_tokens: int) -> Iterator[tuple[int, str]]:
-        texts = [self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
+        texts = [
+            self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations
+        ]
         lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
         order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            encoded = self.tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
-                                     add_special_tokens=False).to(self.device)
+            encoded = self.tokenizer(
+                [texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(self.device)
             with self.torch.inference_mode():
                 output = self.model.generate(
-                    **encoded, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                    temperature=None, top_p=None, top_k=None, repetition_penalty=None,
+                    **encoded,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    num_beams=1,
+                    temperature=None,
+                    top_p=None,
+                    top_k=None,
+                    repetition_penalty=None,
                     pad_token_id=self.tokenizer.pad_token_id,
                 )
             new_tokens = output[:, encoded["input_ids"].shape[1] :]
@@ -74,8 +83,9 @@ BACKENDS: dict[str, Callable[[str | Path, PredictParams], Backend]] = {"transfor
 
 def make_backend(model_dir: str | Path, params: PredictParams) -> Backend:
     if params.backend not in BACKENDS:
-        raise ValueError(f"params.yaml: predict.backend: '{params.backend}' is not available; "
-                         f"available: {sorted(BACKENDS)}")
+        raise ValueError(
+            f"params.yaml: predict.backend: '{params.backend}' is not available; available: {sorted(BACKENDS)}"
+        )
     return BACKENDS[params.backend](model_dir, params)
 
 
@@ -95,8 +105,13 @@ def _model_key(model_dir: Path, params: PredictParams) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def run_predict(model_name: str, model_dir: str | Path, params: PredictParams,
-                rendered_dir: str | Path = "data/rendered", out_dir: str | Path = "data/predictions") -> dict[str, int]:
+def run_predict(
+    model_name: str,
+    model_dir: str | Path,
+    params: PredictParams,
+    rendered_dir: str | Path = "data/rendered",
+    out_dir: str | Path = "data/predictions",
+) -> dict[str, int]:
     """Predict every eval task's `predict.split`; returns instance counts per task."""
     model_dir = Path(model_dir)
     partial_dir = repo_root() / ".cache" / "predict" / f"{model_name}-{_model_key(model_dir, params)}"
@@ -104,16 +119,25 @@ def run_predict(model_name: str, model_dir: str | Path, params: PredictParams,
     settings = decoding(params)
     backend: Backend | None = None
     counts: dict[str, int] = {}
-    with mlflow_run("predict", {"model": model_name, "predict": params.model_dump()}, f"predict-{model_name}") as mlflow:
+    with mlflow_run(
+        "predict", {"model": model_name, "predict": params.model_dump()}, f"predict-{model_name}"
+    ) as mlflow:
         for task in eval_tasks(rendered_dir):
             rows = list(read_jsonl(Path(rendered_dir) / task / f"{params.split}.jsonl"))[: params.max_instances]
             partial = partial_dir / f"{task}.jsonl"
             done = {r["id"]: r for r in read_jsonl(partial)} if partial.exists() else {}
-            todo = [r for r in rows if r["_instance_id"] not in done
-                    or done[r["_instance_id"]]["prompt_sha256"] != _prompt_hash(_messages(r))]
+            todo = [
+                r
+                for r in rows
+                if r["_instance_id"] not in done
+                or done[r["_instance_id"]]["prompt_sha256"] != _prompt_hash(_messages(r))
+            ]
             if todo:
                 backend = backend or make_backend(model_dir, params)
-                with partial.open("a", encoding="utf-8") as handle, tqdm(total=len(todo), desc=f"{model_name}/{task}") as bar:
+                with (
+                    partial.open("a", encoding="utf-8") as handle,
+                    tqdm(total=len(todo), desc=f"{model_name}/{task}") as bar,
+                ):
                     for index, text in backend.generate([_messages(r) for r in todo], params.max_new_tokens):
                         record = _record(todo[index], text, model_name, backend.name, settings)
                         handle.write(dumps(record) + "\n")

@@ -139,7 +139,9 @@ def _render_task(task: Task, raw_path: Path, params: RenderParams, count_tokens:
         for handle in handles.values():
             handle.close()
     stats["splits"] = dict(index)
-    stats["subsampled_out"] = {s: len(by_split[s]) - len(chosen[s]) for s in chosen if len(by_split[s]) > len(chosen[s])}
+    stats["subsampled_out"] = {
+        s: len(by_split[s]) - len(chosen[s]) for s in chosen if len(by_split[s]) > len(chosen[s])
+    }
     if tokens:
         stats["tokens"] = {"mean": round(statistics.fmean(tokens), 1), "max": max(tokens), "total": sum(tokens)}
     return stats
@@ -162,16 +164,26 @@ def run_render(
     with atomic_path(out_dir) as tmp:
         for task in tqdm(tasks, desc="render", unit="task"):
             (tmp / task.name).mkdir(parents=True)
-            manifest[task.name] = _render_task(task, Path(raw_dir) / f"{task.source_name}.jsonl", params,
-                                               count_tokens, tmp / task.name)
+            manifest[task.name] = _render_task(
+                task, Path(raw_dir) / f"{task.source_name}.jsonl", params, count_tokens, tmp / task.name
+            )
         write_json(tmp / "manifest.json", manifest)
     with atomic_path(plot_path) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["task", "family", "eval", "train", "validation", "test", "dropped_too_long"])
         for name, stats in sorted(manifest.items()):
             splits = stats["splits"]
-            writer.writerow([name, stats["family"], stats["eval"], splits["train"], splits["validation"],
-                             splits["test"], sum(stats["dropped_too_long"].values())])
+            writer.writerow(
+                [
+                    name,
+                    stats["family"],
+                    stats["eval"],
+                    splits["train"],
+                    splits["validation"],
+                    splits["test"],
+                    sum(stats["dropped_too_long"].values()),
+                ]
+            )
     return manifest
 
 

@@ -18,8 +18,13 @@ from sciriff.params import Params
 from sciriff.tracking import mlflow_run
 
 
-def run_score(model_name: str, params: Params, predictions_dir: str | Path = "data/predictions",
-              metrics_dir: str | Path = "metrics", details_dir: str | Path = "data/scores") -> dict[str, Any]:
+def run_score(
+    model_name: str,
+    params: Params,
+    predictions_dir: str | Path = "data/predictions",
+    metrics_dir: str | Path = "metrics",
+    details_dir: str | Path = "data/scores",
+) -> dict[str, Any]:
     """Score one model's predictions; returns the metrics document written to metrics/<model>.json."""
     from sciriff.evaluation import headline, score_task
     from sciriff.evaluation.judge import make_judge
@@ -32,14 +37,26 @@ def run_score(model_name: str, params: Params, predictions_dir: str | Path = "da
     for path in files:
         rows = list(read_jsonl(path))
         task = path.stem
-        result = score_task(task, [r["prediction"] for r in rows], [r["reference"] for r in rows],
-                            [r["input"] for r in rows], compat=params.score.compat, judge=judge)
+        result = score_task(
+            task,
+            [r["prediction"] for r in rows],
+            [r["reference"] for r in rows],
+            [r["input"] for r in rows],
+            compat=params.score.compat,
+            judge=judge,
+        )
         scores[task] = result
         decoding = decoding or (rows[0]["decoding"] if rows else None)
-        tasks[task] = {"instances": len(rows), "summary": result.summary, "flat": result.flat,
-                       "warnings": result.warnings}
-        write_jsonl(Path(details_dir, model_name, f"{task}.jsonl"),
-                    ({"id": r["id"], **d} for r, d in zip(rows, result.details, strict=True)))
+        tasks[task] = {
+            "instances": len(rows),
+            "summary": result.summary,
+            "flat": result.flat,
+            "warnings": result.warnings,
+        }
+        write_jsonl(
+            Path(details_dir, model_name, f"{task}.jsonl"),
+            ({"id": r["id"], **d} for r, d in zip(rows, result.details, strict=True)),
+        )
     document = {
         "model": model_name,
         "headline": headline(scores),
@@ -49,9 +66,12 @@ def run_score(model_name: str, params: Params, predictions_dir: str | Path = "da
         "decoding": decoding,
     }
     write_json(Path(metrics_dir, f"{model_name}.json"), document)
-    with mlflow_run("score", {"model": model_name, "score": params.score.model_dump()}, f"score-{model_name}") as mlflow:
-        mlflow.log_metrics({k.replace(".", "/"): v for k, v in document["headline"].items()
-                            if isinstance(v, (int, float))})
+    with mlflow_run(
+        "score", {"model": model_name, "score": params.score.model_dump()}, f"score-{model_name}"
+    ) as mlflow:
+        mlflow.log_metrics(
+            {k.replace(".", "/"): v for k, v in document["headline"].items() if isinstance(v, (int, float))}
+        )
     return document
 
 
@@ -68,8 +88,11 @@ def run_compare(params: Params, metrics_dir: str | Path = "metrics") -> dict[str
             value, base = head.get(column), reference.get(column)
             if value is None or base is None:
                 continue
-            rows[column] = {"value": value, "delta": round(value - base, 4),
-                            "relative_pct": round(100 * (value - base) / base, 2) if base else None}
+            rows[column] = {
+                "value": value,
+                "delta": round(value - base, 4),
+                "relative_pct": round(100 * (value - base) / base, 2) if base else None,
+            }
         comparison["models"][name] = rows
     write_json(metrics_dir / "comparison.json", comparison)
     with atomic_path(metrics_dir / "comparison.csv") as tmp, tmp.open("w", newline="") as handle:
@@ -94,6 +117,8 @@ def comparison_table(comparison: dict[str, Any]) -> str:
         for m in others:
             row = comparison["models"][m].get(column)
             rel = row["relative_pct"] if row else None
-            cells.append("n/a" if row is None else f"{row['delta']:+.1f}" + (f" ({rel:+.1f}%)" if rel is not None else ""))
+            cells.append(
+                "n/a" if row is None else f"{row['delta']:+.1f}" + (f" ({rel:+.1f}%)" if rel is not None else "")
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -3,8 +3,9 @@
 An adapter is a function `(record: dict) -> dict | list[dict]` registered with `@adapter("name")`.
 Each returned dict is one instance: a string `id` (unique within its split) plus the fields the
 task's Jinja templates use. A source record holding several instances (a paper with several
-questions) returns a list; tasks sharing a source share its adapter. A malformed record raises `ValueError` with a short reason; ingest
-adds the file and line. Modules in this package are imported automatically.
+questions) returns a list; tasks sharing a source share its adapter. A malformed record raises
+`ValueError` with a short reason; ingest adds the file and line. Modules in this package are
+imported automatically.
 """
 
 from __future__ import annotations
