@@ -65,8 +65,14 @@ def _setup(tmp_path: Path, rows: list[dict], task_text: str = TASK) -> tuple:
 
 
 def test_render_writes_splits_drops_long_and_is_byte_identical(tmp_path: Path, tiny_model_dir: Path) -> None:
-    rows = [{"id": f"r{i:02d}", "split": "train", "fields": {"id": f"r{i:02d}", "text": "word " * (5 if i else 900),
-                                                             "label": "a"}} for i in range(20)]
+    rows = [
+        {
+            "id": f"r{i:02d}",
+            "split": "train",
+            "fields": {"id": f"r{i:02d}", "text": "word " * (5 if i else 900), "label": "a"},
+        }
+        for i in range(20)
+    ]
     task, raw, out = _setup(tmp_path, rows)
     params = RenderParams(context_window=256, reserved_tokens=20)
     manifest = run_render([task], params, tiny_model_dir, raw, out, tmp_path / "counts.csv")
@@ -95,6 +101,8 @@ def test_missing_field_names_task_template_instance_and_keeps_old_output(tmp_pat
 
 def test_unparsable_json_output_is_an_error(tmp_path: Path, tiny_model_dir: Path) -> None:
     rows = [{"id": "r1", "split": "train", "fields": {"id": "r1", "text": "hello", "label": "a"}}]
-    task, raw, out = _setup(tmp_path, rows, TASK.replace("'{{ {\"label\": label} | tojson }}'", "'{label: {{ label }}'"))
+    task, raw, out = _setup(
+        tmp_path, rows, TASK.replace("'{{ {\"label\": label} | tojson }}'", "'{label: {{ label }}'")
+    )
     with pytest.raises(DataError, match="instance r1: the rendered output is not valid JSON"):
         run_render([task], RenderParams(), tiny_model_dir, raw, out, tmp_path / "counts.csv")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -85,9 +86,20 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
 
 
 def write_json(path: str | Path, data: Any) -> None:
-    """Write one JSON document atomically (sorted keys, indented, trailing newline)."""
+    """Write one JSON document atomically (sorted keys, indented); NaN/inf become null (valid JSON)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = json.dumps(_finite(data), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+        tmp.write_text(text + "\n", encoding="utf-8")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def sha256_file(path: str | Path) -> str:

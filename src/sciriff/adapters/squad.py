@@ -27,7 +27,7 @@ def squad(record: dict[str, Any]) -> dict[str, Any]:
     texts, starts = answers["text"], answers["answer_start"]
     if len(texts) != len(starts):
         raise ValueError(f"{len(texts)} answer texts but {len(starts)} answer_start offsets")
-    for text, start in zip(texts, starts):
+    for text, start in zip(texts, starts, strict=True):
         if not isinstance(start, int) or context[start : start + len(text)] != text:
             raise ValueError(f"answer {text[:40]!r} is not in the context at offset {start}")
     if not impossible and not texts:

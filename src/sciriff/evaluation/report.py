@@ -1,0 +1,119 @@
+"""The SciRIFF-Eval summary table (spec §0) and scoring a whole predictions file.
+
+The headline is the official summary table's 11 columns and their mean. As in
+`compute_science_metrics.py`, a column without a value (e.g. a judge column when no judge ran) is
+left out and the mean is taken over the rest; `n_columns` says how many went in, because a mean
+over fewer than 11 columns is not comparable with the paper's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from sciriff.evaluation.parsing import Compat
+from sciriff.evaluation.tasks import EVALUATORS, Judge, TaskScore, score_task
+from sciriff.io import DataError, write_json
+
+# 'task.metric' keys of paper_table.json, in the official summary table's order.
+HEADLINE_COLUMNS: tuple[str, ...] = (
+    "bioasq_list_qa.f1",
+    "biored_ner.f1",
+    "discomat_te.bleu",
+    "evidence_inference.f1_overlap",
+    "multicite_intent_classification.f1",
+    "mup_single_document_summarization.lm_judge_reference",
+    "qasper_abstractive_qa.lm_judge_answer",
+    "qasper_abstractive_qa.f1_evidence",
+    "scierc_ner.f1",
+    "scifact_entailment.f1_label",
+    "scifact_entailment.f1_evidence_token",
+)
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def headline(scores: dict[str, TaskScore]) -> dict[str, float | None]:
+    """The 11 headline columns (0-100, None when missing), plus `mean`, `median` and `n_columns`.
+
+    Mean and median are taken over the available 0-1 values and then scaled, as the official table does.
+    """
+    values: dict[str, float | None] = {}
+    for column in HEADLINE_COLUMNS:
+        task, metric = column.split(".", 1)
+        score = scores.get(task)
+        values[column] = _finite(score.summary.get(metric)) if score is not None else None
+    present = [v for v in values.values() if v is not None]
+    out: dict[str, float | None] = {k: (v * 100 if v is not None else None) for k, v in values.items()}
+    out["mean"] = float(np.mean(present)) * 100 if present else None
+    out["median"] = float(np.median(present)) * 100 if present else None
+    out["n_columns"] = len(present)
+    return out
+
+
+def _read_predictions(path: Path) -> dict[str, dict[str, list[str]]]:
+    """Group a predictions JSONL by task, in file order; errors name the line."""
+    by_task: dict[str, dict[str, list[str]]] = {}
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"{where}: invalid JSON ({err.msg})") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{where}: expected a JSON object")
+            task = record.get("task")
+            if task not in EVALUATORS:
+                raise DataError(f"{where}: unknown task {task!r}; expected one of {', '.join(EVALUATORS)}")
+            prediction = record.get("prediction")
+            prediction = "" if prediction is None else prediction  # a model that produced nothing
+            reference = record.get("reference")
+            prompt = record.get("input")
+            prompt = "" if prompt is None else prompt
+            for name, value in (("prediction", prediction), ("reference", reference), ("input", prompt)):
+                if not isinstance(value, str):
+                    raise DataError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
+            group = by_task.setdefault(task, {"predictions": [], "references": [], "prompts": []})
+            group["predictions"].append(prediction)
+            group["references"].append(reference)
+            group["prompts"].append(prompt)
+    return by_task
+
+
+def _json_safe(flat: dict[str, float]) -> dict[str, float | None]:
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in flat.items()}
+
+
+def score_file(
+    predictions_path: Path, out_dir: Path, *, compat: Compat = "official", judge: Judge | None = None
+) -> dict:
+    """Score a predictions JSONL ({"task","id","prediction","reference","input"} per line).
+
+    Writes out_dir/metrics.json ({task: flat metrics}, NaN written as null) and out_dir/summary.json
+    (headline columns 0-100, mean, median, n_columns, judge). Returns those plus each task's warnings.
+    """
+    predictions_path, out_dir = Path(predictions_path), Path(out_dir)
+    by_task = _read_predictions(predictions_path)
+    scores = {
+        task: score_task(task, group["predictions"], group["references"], group["prompts"],
+                         compat=compat, judge=judge)
+        for task, group in sorted(by_task.items(), key=lambda item: list(EVALUATORS).index(item[0]))
+    }
+    metrics = {task: _json_safe(score.flat) for task, score in scores.items()}
+    judges = sorted({score.judge for score in scores.values() if score.judge})
+    summary: dict[str, object] = dict(headline(scores))
+    summary["judge"] = ", ".join(judges) or None
+    write_json(out_dir / "metrics.json", metrics)
+    write_json(out_dir / "summary.json", summary)
+    return {"metrics": metrics, "summary": summary,
+            "warnings": {task: score.warnings for task, score in scores.items() if score.warnings}}
