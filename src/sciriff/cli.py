@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from sciriff.catalog import TaskFileError, load_catalog, select_tasks
 from sciriff.io import DataError
@@ -86,6 +87,18 @@ def cmd_compare(args: argparse.Namespace, params: Params) -> None:
     print(comparison_table(run_compare(params)))
 
 
+def cmd_score_file(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.evaluation import score_file
+    from sciriff.evaluation.judge import make_judge
+
+    judge = make_judge(params.score.judge.model_dump())
+    result = score_file(Path(args.predictions), Path(args.out), compat=params.score.compat, judge=judge)
+    for task, warnings in result["warnings"].items():
+        for warning in warnings:
+            print(f"warning: {task}: {warning}", file=sys.stderr)
+    print(json.dumps(result["summary"], indent=2))
+
+
 def cmd_tasks(args: argparse.Namespace, params: Params) -> None:
     from sciriff.show import print_catalog
 
@@ -105,6 +118,7 @@ COMMANDS = {
     "predict": (cmd_predict, "generate predictions for the evaluation tasks"),
     "score": (cmd_score, "score a model's predictions into metrics/<model>.json"),
     "compare": (cmd_compare, "compare every model with the reference model"),
+    "score-file": (cmd_score_file, "score external predictions ({task,id,prediction,reference,input} JSONL)"),
     "tasks": (cmd_tasks, "print or validate the task catalog"),
 }
 
@@ -122,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      help="print which tokens of mix example N carry loss, then exit")
     for name in ("predict", "score"):
         parsers[name].add_argument("--model", required=True, help="a model name from params.yaml `models`")
+    parsers["score-file"].add_argument("--predictions", required=True, help="predictions JSONL")
+    parsers["score-file"].add_argument("--out", required=True, help="directory for metrics.json and summary.json")
     parsers["tasks"].add_argument("action", nargs="?", choices=["list", "validate"], default="list")
     parsers["tasks"].add_argument("--json", action="store_true")
     parsers["tasks"].add_argument("--templates", default="templates")

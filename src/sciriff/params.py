@@ -81,8 +81,17 @@ class FinetuneParams(Section):
     log_steps: int = Field(1, ge=1)
 
 
+class ApiParams(Section):
+    model: str | None = Field(None, description="Model name at the endpoint (default: the checkpoint path).")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint (default: OPENAI_BASE_URL).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key (never logged).")
+    concurrency: int = Field(8, ge=1)
+
+
 class PredictParams(Section):
     backend: Literal["transformers", "vllm", "openai"] = "transformers"
+    tensor_parallel_size: int = Field(1, ge=1, description="vLLM: GPUs per model.")
+    api: ApiParams = ApiParams()
     split: Literal["train", "validation", "test"] = "test"
     batch_size: int = Field(8, ge=1)
     max_new_tokens: int = Field(1024, ge=1, description="Paper: 1024, greedy.")

@@ -78,7 +78,70 @@ class TransformersBackend:
                 yield index, self.tokenizer.decode(ids, skip_special_tokens=True)
 
 
-BACKENDS: dict[str, Callable[[str | Path, PredictParams], Backend]] = {"transformers": TransformersBackend}
+class VllmBackend:
+    """vLLM offline generation (GPU): the model's chat template, explicit greedy sampling settings.
+
+    `generation_config="vllm"` keeps vLLM from adopting the checkpoint's generation_config.json
+    (which may ask for sampling); tensor parallelism from `predict.tensor_parallel_size`.
+    """
+
+    name = "vllm"
+
+    def __init__(self, model_dir: str | Path, params: PredictParams):
+        import vllm
+
+        self.vllm = vllm
+        self.llm = vllm.LLM(model=str(model_dir), dtype=params.dtype, tensor_parallel_size=params.tensor_parallel_size,
+                            generation_config="vllm", seed=0)
+
+    def generate(self, conversations: list[Messages], max_new_tokens: int) -> Iterator[tuple[int, str]]:
+        sampling = self.vllm.SamplingParams(temperature=0.0, top_p=1.0, top_k=-1, repetition_penalty=1.0,
+                                            max_tokens=max_new_tokens, seed=0)
+        outputs = self.llm.chat(conversations, sampling, use_tqdm=True)
+        for index, output in enumerate(outputs):
+            yield index, output.outputs[0].text
+
+
+class OpenAIBackend:
+    """Any OpenAI-compatible endpoint (the server applies the model's chat template), temperature 0.
+
+    Reuses the judge's client: bounded concurrency, retries with backoff on 429/5xx/timeouts, and the
+    key read from the environment variable named in params, never logged.
+    """
+
+    name = "openai"
+
+    def __init__(self, model_dir: str | Path, params: PredictParams):
+        import os
+
+        from sciriff.evaluation.judge import OpenAIJudge
+
+        self.client_args = {"model": params.api.model or str(model_dir), "base_url": params.api.base_url,
+                            "api_key": os.environ.get(params.api.api_key_env), "concurrency": params.api.concurrency}
+        self.make_client = OpenAIJudge
+        self.chunk = 4 * params.api.concurrency
+
+    def generate(self, conversations: list[Messages], max_new_tokens: int) -> Iterator[tuple[int, str]]:
+        if any(len(c) != 1 or c[0]["role"] != "user" for c in conversations):
+            raise ValueError("the openai backend sends single user turns only")
+        client = self.make_client(**self.client_args, max_tokens=max_new_tokens)
+        failed = 0
+        for start in range(0, len(conversations), self.chunk):  # chunks, so finished answers are saved early
+            replies = client.complete([c[0]["content"] for c in conversations[start : start + self.chunk]])
+            for offset, reply in enumerate(replies):
+                if reply is None:
+                    failed += 1
+                else:
+                    yield start + offset, reply
+        if failed:
+            raise RuntimeError(f"{failed} requests failed after retries (rerun to retry them): {client.errors[:3]}")
+
+
+BACKENDS: dict[str, Callable[[str | Path, PredictParams], Backend]] = {
+    "transformers": TransformersBackend,
+    "vllm": VllmBackend,
+    "openai": OpenAIBackend,
+}
 
 
 def make_backend(model_dir: str | Path, params: PredictParams) -> Backend:

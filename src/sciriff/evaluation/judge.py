@@ -23,21 +23,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sciriff.evaluation.tasks import Judge
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("none", "openai", "local")
 LOCAL_PREFIX = "local:"
 PLACEHOLDER_KEY = "EMPTY"  # local OpenAI-compatible servers (transformers serve, vLLM) ignore the key
-
-
-class Judge(Protocol):
-    """What the evaluators need: a name to report with the scores and prompt -> raw reply."""
-
-    name: str
-
-    def complete(self, prompts: Sequence[str]) -> list[str | None]: ...
 
 
 @dataclass
