@@ -1,4 +1,4 @@
-"""Schema-to-JSON tables (Bai et al. 2023; HF fbaigt/schema-to-json, subsets discomat and mltables).
+"""Schema-to-JSON tables (Bai et al. 2023; HF fbaigt/schema-to-json, subsets discomat, mltables, chemtables).
 
 Record shape (HF features; sequence features as dicts of lists, the way `datasets` exports them):
 {"paper_id", "table_id", "table_code", "sup_text",
@@ -12,12 +12,19 @@ so the template can show one readable block; row/column indices of the target ce
 grid (header rows included, \\multicolumn expanded). Each gold record is reduced to its type's
 attributes, in schema order; an attribute given as a list of alternative names keeps the one with
 the most word overlap with the table (as in SciRIFF). Records come out in reading order.
+
+ChemTables gives `table_code` as a PubMed Central XML `<table-wrap>` (label, caption, `<table>` with
+thead/tbody rows, optional `<table-wrap-foot>` footnotes). Its grid expands colspan and rowspan (a
+spanned position holds an empty cell), so target-cell indices count every `<tr>` from the top; the
+footnotes come out as their own field.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from html.parser import HTMLParser
 from typing import Any
 
 from sciriff.adapters import adapter, require
@@ -40,6 +47,11 @@ MLTABLES_SCHEMA = {
     ),
     "Data Stat.": ("value", "type", "dataset", "attribute name", "sub-set/group name", "dataset features"),
     "Hyper-parameter/Architecture": ("value", "type", "model", "parameter/architecture name", "dataset"),
+    "Other": ("value", "type"),
+}
+_CHEM_ATTRIBUTES = ("value", "type", "unit", "treatment", "target")
+CHEMTABLES_SCHEMA = {
+    **{ctype: _CHEM_ATTRIBUTES for ctype in ("IC50", "EC50", "CC50", "MIC", "GI50")},
     "Other": ("value", "type"),
 }
 
@@ -123,6 +135,104 @@ def _parse_pipe(code: str) -> tuple[str, list[list[str]]]:
     return caption, rows
 
 
+class _XmlTable(HTMLParser):
+    """Collects the label, caption, rows (cells with their spans) and footnotes of a <table-wrap>."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.label: list[str] = []
+        self.caption: list[str] = []
+        self.footnotes: list[list[str]] = []
+        self.rows: list[list[tuple[list[str], int, int]]] = []
+        self._cell: list[str] | None = None
+        self._stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._stack.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            if not self.rows:
+                raise ValueError("malformed XML table: a cell outside any <tr>")
+            spans = dict(attrs)
+            self._cell = []
+            self.rows[-1].append((self._cell, _span(spans.get("colspan")), _span(spans.get("rowspan"))))
+        elif tag in ("break", "br") and self._cell is not None:
+            self._cell.append(" ")
+        elif tag == "fn" or (tag == "p" and "table-wrap-foot" in self._stack and "fn" not in self._stack):
+            self.footnotes.append([])
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("break", "br") and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        sink = self._sink()
+        if sink is not None and tag in ("p", "title", "label", "list-item"):
+            sink.append(" ")  # keep a block's last word apart from the next block's first
+        if tag in self._stack:
+            while self._stack.pop() != tag:
+                pass
+        if tag in ("td", "th"):
+            self._cell = None
+
+    def _sink(self) -> list[str] | None:
+        """Where text read now belongs: the open cell, footnote, caption or table label."""
+        if self._cell is not None:
+            return self._cell
+        if "table-wrap-foot" in self._stack:
+            return self.footnotes[-1] if self.footnotes else None
+        if "caption" in self._stack:
+            return self.caption
+        if "label" in self._stack and "table" not in self._stack:
+            return self.label
+        return None
+
+    def handle_data(self, data: str) -> None:
+        sink = self._sink()
+        if sink is not None:
+            sink.append(data)
+
+
+def _span(value: str | None) -> int:
+    try:
+        return max(int(value or 1), 1)
+    except ValueError:
+        raise ValueError(f"malformed XML table: span '{value}' is not a number") from None
+
+
+def _plain(parts: list[str]) -> str:
+    return " ".join("".join(parts).split())
+
+
+def parse_xml_table(code: str) -> tuple[str, list[list[str]], list[str]]:
+    """(caption with its label, rows, footnotes) of a PMC XML table; spanned positions are empty."""
+    parser = _XmlTable()
+    parser.feed(code)
+    parser.close()
+    grid: dict[tuple[int, int], str] = {}
+    for r, cells in enumerate(parser.rows):
+        c = 0
+        for parts, colspan, rowspan in cells:
+            while (r, c) in grid:
+                c += 1
+            for dr in range(rowspan):
+                for dc in range(colspan):
+                    grid[(r + dr, c + dc)] = ""
+            grid[(r, c)] = _plain(parts)
+            c += colspan
+    if not grid:
+        raise ValueError("the table has no rows")
+    height = max(r for r, _ in grid) + 1
+    width = max(c for _, c in grid) + 1
+    rows = [[grid.get((r, c), "") for c in range(width)] for r in range(height)]
+    label, caption = _plain(parser.label), _plain(parser.caption)
+    if label and caption:
+        caption = f"{label}{'' if label.endswith(('.', ':')) else ':'} {caption}"
+    footnotes = [text for text in map(_plain, parser.footnotes) if text]
+    return caption or label, rows, footnotes
+
+
 def parse_table(code: str) -> tuple[str, list[list[str]]]:
     """(caption, rows) of a table given as LaTeX or as a pipe table."""
     caption, rows = _parse_latex(code) if r"\begin{tabular}" in code else _parse_pipe(code)
@@ -145,11 +255,15 @@ def _pick(value: Any, table_words: set[str]) -> Any:
     return max(value, key=overlap)  # max keeps the first of equal scores
 
 
-def _adapt(record: dict[str, Any], schema: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+def _adapt(
+    record: dict[str, Any],
+    schema: dict[str, tuple[str, ...]],
+    parse: Callable[[str], tuple[str, list[list[str]]]] = parse_table,
+) -> dict[str, Any]:
     table_id, table_code, sup_text, cells, gold = require(
         record, "table_id", "table_code", "sup_text", "target_cells", "gold_json_records"
     )
-    caption, rows = parse_table(table_code)
+    caption, rows = parse(table_code)
     table_words = set(" ".join([caption] + [cell for row in rows for cell in row]).lower().split())
 
     columns = require(cells, "cell_value", "cell_index", "cell_row_idx", "cell_col_idx")
@@ -199,3 +313,18 @@ def discomat(record: dict[str, Any]) -> dict[str, Any]:
 @adapter("mltables")
 def mltables(record: dict[str, Any]) -> dict[str, Any]:
     return _adapt(record, MLTABLES_SCHEMA)
+
+
+@adapter("chemtables")
+def chemtables(record: dict[str, Any]) -> dict[str, Any]:
+    parsed: list[tuple[str, list[str]]] = []
+
+    def parse(code: str) -> tuple[str, list[list[str]]]:
+        caption, rows, footnotes = parse_xml_table(code)
+        parsed.append((caption, footnotes))
+        # the footnotes join the caption only so that alternative names are matched against them too
+        return " ".join([caption, *footnotes]), rows
+
+    fields = _adapt(record, CHEMTABLES_SCHEMA, parse)
+    fields["caption"], fields["footnotes"] = parsed[0]
+    return fields
