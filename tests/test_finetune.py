@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sciriff.finetune import run_finetune, sft_config
 from sciriff.io import write_jsonl
@@ -53,3 +54,61 @@ def test_finetune_writes_a_self_describing_model_and_loss_curve(tiny_model_dir: 
     runs = mlflow.search_runs(experiment_names=["sciriff"], filter_string="tags.dvc_stage = 'finetune'")
     assert len(runs) == 1 and runs.iloc[0]["metrics.steps"] == 2
     assert any((workdir / ".cache" / "finetune").glob("*/checkpoint-2")), "checkpoints live under .cache"
+
+
+def test_launch_command_resolution_without_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sciriff.finetune import LAUNCHED, launch_command
+
+    repo = Path(__file__).resolve().parents[1]
+    assert launch_command(FinetuneParams()) is None, "distributed: none trains in this process"
+    command = launch_command(FinetuneParams(distributed="zero3_offload", num_processes=8), "profiles/paper.yaml")
+    assert command[1:4] == ["-m", "accelerate.commands.launch", "--config_file"]
+    assert command[4] == "configs/accelerate/zero3_offload.yaml" and command[6] == "8"
+    assert command[-4:] == ["sciriff.cli", "--params", "profiles/paper.yaml", "finetune"]
+    config = yaml.safe_load((repo / command[4]).read_text())
+    deepspeed = json.loads((repo / config["deepspeed_config"]["deepspeed_config_file"]).read_text())
+    assert deepspeed["zero_optimization"]["stage"] == 3
+    assert deepspeed["zero_optimization"]["offload_optimizer"]["device"] == "cpu"
+    for name in ("single_gpu", "ddp", "zero2"):
+        assert (repo / "configs" / "accelerate" / f"{name}.yaml").exists()
+    monkeypatch.setenv(LAUNCHED, "1")
+    assert launch_command(FinetuneParams(distributed="ddp", num_processes=2)) is None, "already launched"
+
+
+def test_processes_without_a_distributed_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="set distributed to ddp, zero2 or zero3_offload"):
+        FinetuneParams(num_processes=4)
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(tiny_model_dir: Path, workdir: Path) -> None:
+    """Kill a real `sciriff finetune` process mid-run; the rerun continues from its checkpoint."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    write_jsonl(workdir / "data" / "mix" / "train.jsonl",
+                [{"dataset": "d", "id": str(i), "messages": CONVERSATION} for i in range(8)])
+    shutil.copytree(tiny_model_dir, workdir / "models" / "base")
+    (workdir / "params.yaml").write_text(yaml.safe_dump({
+        "render": {"context_window": 128},
+        "finetune": {"max_steps": 30, "batch_size": 1, "gradient_accumulation": 1, "max_length": 128,
+                     "save_steps": 3, "bf16": False, "packing": False},
+    }))
+    command = [str(Path(sys.executable).parent / "sciriff"), "finetune"]
+    proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list((workdir / ".cache" / "finetune").glob("*/checkpoint-6")) and time.monotonic() < deadline:
+        assert proc.poll() is None, "training ended before it could be killed"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (workdir / "models" / "scitulu").exists(), "a killed run leaves no output that looks finished"
+    assert not list((workdir / ".cache" / "finetune").glob("*/checkpoint-30"))
+
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=True)
+    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    assert summary["resumed"] is True and summary["steps"] == 30
+    steps = [int(r["step"]) for r in csv.DictReader((workdir / "metrics" / "train_loss.csv").open())]
+    assert steps == list(range(1, 31)), "the loss curve covers the steps before and after the kill"

@@ -58,3 +58,42 @@ def test_general_conversation_shape_is_checked(tmp_path: Path) -> None:
     path.write_text(json.dumps({**GENERAL, "messages": GENERAL["messages"][:1]}) + "\n")
     with pytest.raises(DataError, match=r"tulu_v2/train\.jsonl:1: messages must alternate"):
         run_ingest([SCIFACT], params, tmp_path / "raw")
+
+
+def test_released_sciriff_data_is_routed_by_task(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """Released instances (input/output/metadata/_instance_id) render as they are, keeping their ids."""
+    from sciriff.params import ReleasedParams, RenderParams
+    from sciriff.render import run_render
+
+    released = tmp_path / "released"
+    released.mkdir()
+    meta = {"task_family": "entailment", "domains": ["biomedicine"]}
+    rows = {"train": [{"_instance_id": f"scifact_entailment:train:{i}", "input": f"claim {i}",
+                       "output": '{"verdict": "NEI", "evidence": []}', "metadata": meta} for i in range(3)],
+            "validation": [{"_instance_id": "scifact_entailment:validation:0", "input": "c", "output": "o",
+                            "metadata": meta},
+                           {"_instance_id": "other_task:validation:0", "input": "x", "output": "y", "metadata": {}}]}
+    for split, records in rows.items():
+        (released / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    params = _sample(tmp_path, [RECORD]).model_copy(
+        update={"source": "released", "local_dir": str(tmp_path / "sample"),
+                "released": ReleasedParams(local=str(released))})
+    counts = run_ingest([SCIFACT], params, tmp_path / "raw")
+    assert counts == {"released": 4, "general": 1}, "other tasks' instances are left out"
+    run_render([SCIFACT], RenderParams(), tiny_model_dir, tmp_path / "raw", tmp_path / "rendered", tmp_path / "c.csv")
+    train = list(read_jsonl(tmp_path / "rendered" / "scifact_entailment" / "train.jsonl"))
+    assert [r["_instance_id"] for r in train] == [f"scifact_entailment:train:{i}" for i in range(3)]
+    assert train[0]["input"] == "claim 0" and train[0]["metadata"]["task"] == "scifact_entailment"
+
+
+def test_released_record_without_instance_id_is_an_error(tmp_path: Path) -> None:
+    from sciriff.params import ReleasedParams
+
+    released = tmp_path / "released"
+    released.mkdir()
+    (released / "train.jsonl").write_text(json.dumps({"input": "a", "output": "b", "metadata": {}}) + "\n")
+    params = _sample(tmp_path, [RECORD]).model_copy(
+        update={"source": "released", "local_dir": str(tmp_path / "sample"),
+                "released": ReleasedParams(local=str(released))})
+    with pytest.raises(DataError, match=r"released/train\.jsonl:1: missing key '_instance_id'"):
+        run_ingest([SCIFACT], params, tmp_path / "raw")

@@ -31,11 +31,68 @@ def test_predict_is_batched_resumable_and_sorted(tiny_model_dir: Path, workdir: 
     assert records[0]["decoding"] == {"do_sample": False, "num_beams": 1, "max_new_tokens": 4, "dtype": "float32"}
     assert {"task", "prediction", "reference", "input", "model", "backend", "prompt_sha256"} <= set(records[0])
 
-    # Interrupt: keep two finished predictions only; the rerun generates the other three.
-    (partial,) = (workdir / ".cache" / "predict").glob("tiny-*/toy.jsonl")
-    lines = partial.read_text().splitlines()[:2]
-    partial.write_text("\n".join(lines) + "\n")
+    assert not list((workdir / ".cache" / "predict").glob("tiny-*/toy.jsonl")), "partials go once done"
+
+    # An interrupted run left two finished predictions: the rerun generates only the other three.
+    (partial_dir,) = (workdir / ".cache" / "predict").glob("tiny-*")
+    (partial_dir / "toy.jsonl").write_text("".join(line + "\n" for line in first.decode().splitlines()[:2]))
     final.unlink()
-    run_predict("tiny", tiny_model_dir, params, workdir / "rendered", workdir / "preds")
+    generated: list[int] = []
+    import sciriff.predict as predict_module
+
+    original = predict_module.TransformersBackend.generate
+
+    def counting(self, conversations, max_new_tokens):
+        generated.append(len(conversations))
+        return original(self, conversations, max_new_tokens)
+
+    predict_module.TransformersBackend.generate = counting
+    try:
+        run_predict("tiny", tiny_model_dir, params, workdir / "rendered", workdir / "preds")
+    finally:
+        predict_module.TransformersBackend.generate = original
+    assert generated == [3]
     assert final.read_bytes() == first
-    assert len(partial.read_text().splitlines()) == 5
+
+
+def test_openai_backend_against_transformers_serve(tiny_model_dir: Path, workdir: Path,
+                                                   served: tuple[str, str]) -> None:
+    from sciriff.params import ApiParams
+
+    base_url, model = served
+    local = PredictParams(batch_size=5, max_new_tokens=6, dtype="float32")
+    remote = PredictParams(backend="openai", max_new_tokens=6, api=ApiParams(base_url=base_url, model=model))
+    run_predict("local", tiny_model_dir, local, workdir / "rendered", workdir / "preds")
+    run_predict("remote", tiny_model_dir, remote, workdir / "rendered", workdir / "preds")
+    local_rows = list(read_jsonl(workdir / "preds" / "local" / "toy.jsonl"))
+    remote_rows = list(read_jsonl(workdir / "preds" / "remote" / "toy.jsonl"))
+    assert [r["id"] for r in remote_rows] == [r["id"] for r in local_rows]
+    assert all(r["backend"] == "openai" and r["prediction"] for r in remote_rows)
+
+
+def test_vllm_backend_settings_fake_vllm_no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """vLLM needs a GPU: a stand-in module records what the backend asks of it."""
+    import sys
+    import types
+
+    from sciriff.predict import VllmBackend
+
+    calls: dict = {}
+
+    class LLM:
+        def __init__(self, **kwargs):
+            calls["llm"] = kwargs
+
+        def chat(self, conversations, sampling, use_tqdm=True):
+            calls["chat"] = (conversations, sampling)
+            return [types.SimpleNamespace(outputs=[types.SimpleNamespace(text=f"out{i}")])
+                    for i in range(len(conversations))]
+
+    fake = types.SimpleNamespace(LLM=LLM, SamplingParams=lambda **kw: kw)
+    monkeypatch.setitem(sys.modules, "vllm", fake)
+    backend = VllmBackend("models/x", PredictParams(backend="vllm", tensor_parallel_size=4, dtype="bfloat16"))
+    out = list(backend.generate([[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}]], 32))
+    assert out == [(0, "out0"), (1, "out1")]
+    assert calls["llm"]["tensor_parallel_size"] == 4 and calls["llm"]["generation_config"] == "vllm"
+    sampling = calls["chat"][1]
+    assert sampling["temperature"] == 0.0 and sampling["max_tokens"] == 32 and sampling["top_p"] == 1.0

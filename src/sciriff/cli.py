@@ -59,8 +59,12 @@ def cmd_finetune(args: argparse.Namespace, params: Params) -> None:
 
         show_mask(params, args.show_mask)
         return
-    from sciriff.finetune import run_finetune
+    from sciriff.finetune import launch, launch_command, run_finetune
 
+    command = launch_command(params.finetune, args.params)
+    if command:
+        launch(command)
+        return
     print(json.dumps(run_finetune(params.finetune), indent=2))
 
 
@@ -99,6 +103,19 @@ def cmd_score_file(args: argparse.Namespace, params: Params) -> None:
     print(json.dumps(result["summary"], indent=2))
 
 
+def cmd_synth(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.synth import run_synth
+
+    print(json.dumps(run_synth(_tasks(params), args.raw, args.out, args.instances), indent=2))
+
+
+def cmd_verify(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.verify import run_verify
+
+    if not run_verify(args.metrics, args.row, args.tolerance):
+        raise SystemExit(1)
+
+
 def cmd_tasks(args: argparse.Namespace, params: Params) -> None:
     from sciriff.show import print_catalog
 
@@ -120,6 +137,8 @@ COMMANDS = {
     "compare": (cmd_compare, "compare every model with the reference model"),
     "score-file": (cmd_score_file, "score external predictions ({task,id,prediction,reference,input} JSONL)"),
     "tasks": (cmd_tasks, "print or validate the task catalog"),
+    "verify": (cmd_verify, "compare a metrics file with the paper's table; non-zero exit outside tolerance"),
+    "synth": (cmd_synth, "grow data/raw into a SciRIFF-sized corpus for benchmarks"),
 }
 
 
@@ -138,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         parsers[name].add_argument("--model", required=True, help="a model name from params.yaml `models`")
     parsers["score-file"].add_argument("--predictions", required=True, help="predictions JSONL")
     parsers["score-file"].add_argument("--out", required=True, help="directory for metrics.json and summary.json")
+    parsers["synth"].add_argument("--raw", default="data/raw", help="ingested sample to grow")
+    parsers["synth"].add_argument("--out", required=True, help="directory for the synthetic raw corpus")
+    parsers["synth"].add_argument("--instances", type=int, default=137_132, help="task instances in all")
+    parsers["verify"].add_argument("--metrics", default="metrics/scitulu.json", help="a metrics/<model>.json file")
+    parsers["verify"].add_argument("--row", default="SciTulu 7B", help="row of data/reference/paper_table.json")
+    parsers["verify"].add_argument("--tolerance", type=float, default=1.0, help="points (0-100 scale)")
     parsers["tasks"].add_argument("action", nargs="?", choices=["list", "validate"], default="list")
     parsers["tasks"].add_argument("--json", action="store_true")
     parsers["tasks"].add_argument("--templates", default="templates")

@@ -10,10 +10,15 @@ describes itself: resolved params, chat template, library versions, git commit a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
+import os
 import platform
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,27 @@ def fingerprint(mix_file: Path, base_dir: Path, params: FinetuneParams) -> str:
     parts += [sha256_file(p) for p in sorted(base_dir.glob("*.safetensors"))]
     parts.append(json.dumps(params.model_dump(), sort_keys=True))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+LAUNCHED = "SCIRIFF_ACCELERATE_LAUNCHED"
+
+
+def launch_command(params: FinetuneParams, params_file: str = "params.yaml") -> list[str] | None:
+    """`accelerate launch ...` re-running this stage on many processes, or None to train in this one."""
+    if params.distributed == "none" or os.environ.get(LAUNCHED):
+        return None
+    config = Path("configs") / "accelerate" / f"{params.distributed}.yaml"
+    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
+            "--num_processes", str(params.num_processes), "-m", "sciriff.cli", "--params", params_file, "finetune"]
+
+
+def launch(command: list[str]) -> None:
+    """Run the stage under accelerate; needs GPUs."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise RuntimeError("params.yaml: finetune.distributed needs CUDA GPUs; use 'none' on a CPU machine")
+    subprocess.run(command, check=True, env={**os.environ, LAUNCHED: "1"})
 
 
 def sft_config(params: FinetuneParams, output_dir: Path):
@@ -107,12 +133,21 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     train = datasets.Dataset.from_json(str(mix_file)).select_columns(["messages"])
+    peft_config = None
+    if params.lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=params.lora.r, lora_alpha=params.lora.alpha, lora_dropout=params.lora.dropout,
+                                 target_modules=params.lora.target_modules, task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=sft_config(params, checkpoints), train_dataset=train,
-                         processing_class=tokenizer)
+                         processing_class=tokenizer, peft_config=peft_config)
+    main_process = trainer.is_world_process_zero()
     real_tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
     resume = any(checkpoints.glob("checkpoint-*"))
-    with mlflow_run("finetune", {"finetune": params.model_dump(), "fingerprint": key}) as mlflow:
-        trainer.add_callback(_mlflow_callback(mlflow))
+    tracking = mlflow_run("finetune", {"finetune": params.model_dump(), "fingerprint": key})
+    with tracking if main_process else contextlib.nullcontext() as mlflow:
+        if main_process:
+            trainer.add_callback(_mlflow_callback(mlflow))
         start = time.perf_counter()
         result = trainer.train(resume_from_checkpoint=True if resume else None)
         seconds = time.perf_counter() - start
@@ -127,8 +162,20 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
             "seconds": seconds,
             "resumed": resume,
         }
-        mlflow.log_metrics({k: v for k, v in summary.items() if isinstance(v, (int, float)) and v is not None})
+        if main_process:
+            mlflow.log_metrics({k: v for k, v in summary.items() if isinstance(v, (int, float)) and v is not None})
 
+    staging = Path(f"{out_dir}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    if params.lora:
+        if main_process:
+            trainer.model.merge_and_unload().save_pretrained(staging)
+    else:
+        trainer.save_model(str(staging))  # on every rank: ZeRO-3 gathers the sharded weights here
+    if not main_process:
+        return summary
+    (staging / "training_args.bin").unlink(missing_ok=True)  # pickled args: not needed, not byte-stable
+    tokenizer.save_pretrained(staging)
     meta = {
         "base_model": str(base_dir),
         "finetune": params.model_dump(),
@@ -139,12 +186,12 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
                      "datasets": datasets.__version__},
         "chat_template": tokenizer.chat_template,
     }
+    (staging / "sciriff_model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     with atomic_path(out_dir) as tmp:
-        trainer.model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / "sciriff_model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        staging.rename(tmp)
     with atomic_path(loss_csv) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["step", "epoch", "loss", "learning_rate"])
         writer.writeheader()
         writer.writerows(rows)
+    shutil.rmtree(checkpoints, ignore_errors=True)  # only an interrupted run needs them
     return summary

@@ -83,14 +83,14 @@ def _normalize(task: Task, records: Iterator[tuple[str, str, dict]]) -> list[dic
 
 
 def _general_records(params: IngestParams) -> Iterator[tuple[str, dict]]:
-    if params.source == "hf":
+    if params.source in ("hf", RELEASED) and not params.released.local:
         import datasets
 
         loaded = datasets.load_dataset(params.general.id, revision=params.general.revision, split="train")
         for index, record in enumerate(loaded):
             yield f"{params.general.id}[train][{index}]", record
         return
-    base = Path(params.sample_dir if params.source == "sample" else params.local_dir)
+    base = Path({"sample": params.sample_dir}.get(params.source, params.local_dir))
     path = base / GENERAL_SAMPLE / "train.jsonl"
     for lineno, record in read_jsonl_numbered(path):
         yield f"{path}:{lineno}", record
@@ -111,8 +111,47 @@ def check_conversation(record: dict, where: str) -> dict:
     return {"dataset": record["dataset"], "id": record["id"], "messages": messages}
 
 
+RELEASED = "released"
+
+
+def _released_records(params: IngestParams) -> Iterator[tuple[str, dict]]:
+    """(where, record) of the released SciRIFF data: hub config at a pinned revision, or local files."""
+    spec = params.released
+    if spec.local:
+        for split in SPLITS:
+            path = Path(spec.local) / f"{split}.jsonl"
+            if path.exists():
+                for lineno, record in read_jsonl_numbered(path):
+                    yield f"{path}:{lineno}", record
+        return
+    import datasets
+
+    loaded = datasets.load_dataset(spec.id, spec.config, revision=spec.revision)
+    for split in loaded:
+        for index, record in enumerate(loaded[split]):
+            yield f"{spec.id}[{spec.config}][{split}][{index}]", record
+
+
+def check_released(record: dict, where: str) -> dict:
+    """A released instance: `_instance_id` = task:split:index, non-empty input and output, metadata."""
+    for key in ("_instance_id", "input", "output", "metadata"):
+        if key not in record:
+            raise DataError(f"{where}: missing key '{key}'")
+    parts = str(record["_instance_id"]).split(":")
+    if len(parts) != 3 or parts[1] not in SPLITS:
+        raise DataError(f"{where}: _instance_id '{record['_instance_id']}' is not task:split:index")
+    if not str(record["input"]).strip() or not str(record["output"]).strip():
+        raise DataError(f"{where}: blank input or output in {record['_instance_id']}")
+    return {"id": record["_instance_id"], "task": parts[0], "split": parts[1], "input": record["input"],
+            "output": record["output"], "metadata": record["metadata"]}
+
+
 def run_ingest(tasks: list[Task], params: IngestParams, out_dir: str | Path = "data/raw") -> dict[str, int]:
-    """Normalize every source used by `tasks` plus the general data; returns instance counts per source."""
+    """Normalize every source used by `tasks` plus the general data; returns instance counts per source.
+
+    With `source: released`, the released SciRIFF instances replace the task sources: one file,
+    data/raw/released.jsonl, already rendered, that render routes by task.
+    """
     by_source: dict[str, Task] = {}
     for task in tasks:
         first = by_source.setdefault(task.source_name, task)
@@ -124,6 +163,14 @@ def run_ingest(tasks: list[Task], params: IngestParams, out_dir: str | Path = "d
     counts: dict[str, int] = {}
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
+        if params.source == RELEASED:
+            wanted = {task.name for task in tasks}
+            rows = sorted((r for r in (check_released(rec, where) for where, rec in _released_records(params))
+                           if r["task"] in wanted), key=lambda r: (r["task"], SPLITS.index(r["split"]), r["id"]))
+            with (tmp / f"{RELEASED}.jsonl").open("w", encoding="utf-8") as handle:
+                handle.writelines(dumps(row) + "\n" for row in rows)
+            counts[RELEASED] = len(rows)
+            by_source = {}
         for name, task in tqdm(sorted(by_source.items()), desc="ingest", unit="source"):
             rows = _normalize(task, source_records(task, params))
             with (tmp / f"{name}.jsonl").open("w", encoding="utf-8") as handle:

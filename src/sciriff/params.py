@@ -26,8 +26,18 @@ class HubSource(Section):
     revision: str = Field(min_length=1, description="A commit hash or tag: pinned for reproducibility.")
 
 
+class ReleasedParams(Section):
+    id: str = "allenai/SciRIFF"
+    revision: str = Field("d450c4954da41c73eb6b66165171d6662d9244f9", min_length=1)
+    config: Literal["4096", "8192", "16384"] = Field("4096", description="Context-length config (paper: 4096).")
+    local: str | None = Field(None, description="Directory of <split>.jsonl in the released shape instead of the hub.")
+
+
 class IngestParams(Section):
-    source: Literal["sample", "hf", "local"] = Field("sample", description="Where task sources come from.")
+    source: Literal["sample", "hf", "local", "released"] = Field(
+        "sample", description="Task sources: bundled sample, hub, local files, or the released SciRIFF instances."
+    )
+    released: ReleasedParams = ReleasedParams()
     sample_dir: str = "data/sample"
     local_dir: str = "data/local"
     general: HubSource = HubSource(id="allenai/tulu-v2-sft-mixture", revision="main")
@@ -63,7 +73,19 @@ class ModelParams(Section):
     )
 
 
+class LoraParams(Section):
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: str | list[str] = "all-linear"
+
+
 class FinetuneParams(Section):
+    distributed: Literal["none", "single_gpu", "ddp", "zero2", "zero3_offload"] = Field(
+        "none", description="Launch through accelerate with configs/accelerate/<name>.yaml (none: this process)."
+    )
+    num_processes: int = Field(1, ge=1, description="Processes (GPUs) for ddp / zero2 / zero3_offload.")
+    lora: LoraParams | None = Field(None, description="Train LoRA adapters (peft), merged into the saved model.")
     epochs: float = Field(2.0, gt=0)
     max_steps: int = Field(-1, description="Stop after this many optimizer steps (-1: run all epochs).")
     learning_rate: float = Field(2e-5, gt=0)
@@ -79,6 +101,15 @@ class FinetuneParams(Section):
     seed: int = 1
     save_steps: int = Field(50, ge=1, description="Checkpoint every N steps (kept under .cache/, outside DVC).")
     log_steps: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _launch(self) -> FinetuneParams:
+        if self.num_processes > 1 and self.distributed in ("none", "single_gpu"):
+            raise ValueError(
+                f"finetune.num_processes is {self.num_processes} but finetune.distributed is "
+                f"'{self.distributed}': set distributed to ddp, zero2 or zero3_offload, or num_processes to 1"
+            )
+        return self
 
 
 class ApiParams(Section):

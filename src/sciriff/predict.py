@@ -209,6 +209,7 @@ def run_predict(
                         bar.update()
             final = sorted((done[r["_instance_id"]] for r in rows), key=lambda r: r["id"])
             counts[task] = write_jsonl(Path(out_dir) / model_name / f"{task}.jsonl", final)
+            partial.unlink()  # only an interrupted run needs it
         mlflow.log_metrics({f"instances.{task}": n for task, n in counts.items()})
     return counts
 

@@ -15,6 +15,7 @@ import csv
 import random
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,23 +100,67 @@ def _render_task(task: Task, raw_path: Path, params: RenderParams, count_tokens:
         by_split[split].append(instance_id)
     chosen = {split: subsample(ids, task.name, split, params.max_per_task) for split, ids in by_split.items()}
 
+    def instances() -> Iterator[tuple[str, str, str, str, str | None]]:
+        for row in read_jsonl(raw_path):
+            split = assignment.get(row["id"])
+            if split is not None and row["id"] in chosen[split]:
+                prompt, answer = render_instance(task, row["fields"], params.template)
+                yield split, row["id"], prompt, answer, None
+
+    stats = _write_instances(task, instances(), params, count_tokens, out)
+    stats["subsampled_out"] = {
+        s: len(by_split[s]) - len(chosen[s]) for s in chosen if len(by_split[s]) > len(chosen[s])
+    }
+    return stats
+
+
+def _released_task(task: Task, released: Path, params: RenderParams, count_tokens: TokenCounter, out: Path) -> dict:
+    """A task from the released SciRIFF instances: already rendered, kept with their own ids and splits."""
+    ids_by_split: dict[str, list[str]] = defaultdict(list)
+    for row in read_jsonl(released):
+        if row["task"] == task.name:
+            ids_by_split[row["split"]].append(row["id"])
+    chosen = {split: subsample(ids, task.name, split, params.max_per_task) for split, ids in ids_by_split.items()}
+
+    def instances() -> Iterator[tuple[str, str, str, str, str | None]]:
+        for row in read_jsonl(released):
+            if row["task"] == task.name and row["id"] in chosen[row["split"]]:
+                yield row["split"], row["id"], row["input"], row["output"], row["id"]
+
+    stats = _write_instances(task, instances(), params, count_tokens, out)
+    stats["subsampled_out"] = {
+        s: len(ids_by_split[s]) - len(c) for s, c in chosen.items() if len(ids_by_split[s]) > len(c)
+    }
+    return stats
+
+
+def _write_instances(
+    task: Task,
+    instances: Iterable[tuple[str, str, str, str, str | None]],
+    params: RenderParams,
+    count_tokens: TokenCounter,
+    out: Path,
+) -> dict[str, Any]:
+    """Write (split, source id, input, output, instance id) items, dropping those over the token budget."""
     budget = params.context_window - params.reserved_tokens
     stats: dict[str, Any] = {"family": task.family, "eval": task.eval, "splits": {}, "dropped_too_long": {}}
     tokens: list[int] = []
     index = dict.fromkeys(SPLITS, 0)
     handles = {split: (out / f"{split}.jsonl").open("w", encoding="utf-8") for split in SPLITS}
-    pending: list[tuple[str, str, str, str]] = []
+    pending: list[tuple[str, str, str, str, str | None]] = []
 
     def flush() -> None:
-        lengths = count_tokens([p[2] for p in pending])
+        lengths_in = count_tokens([p[2] for p in pending])
         lengths_out = count_tokens([p[3] for p in pending])
-        for (split, instance_id, prompt, answer), n_in, n_out in zip(pending, lengths, lengths_out, strict=True):
+        for (split, source_id, prompt, answer, instance_id), n_in, n_out in zip(
+            pending, lengths_in, lengths_out, strict=True
+        ):
             if n_in + n_out > budget:
                 stats["dropped_too_long"][split] = stats["dropped_too_long"].get(split, 0) + 1
                 continue
             record = {
-                "_instance_id": f"{task.name}:{split}:{index[split]}",
-                "id": instance_id,
+                "_instance_id": instance_id or f"{task.name}:{split}:{index[split]}",
+                "id": source_id,
                 "input": prompt,
                 "output": answer,
                 "metadata": task.metadata(),
@@ -126,12 +171,8 @@ def _render_task(task: Task, raw_path: Path, params: RenderParams, count_tokens:
         pending.clear()
 
     try:
-        for row in read_jsonl(raw_path):
-            split = assignment.get(row["id"])
-            if split is None or row["id"] not in chosen[split]:
-                continue
-            prompt, answer = render_instance(task, row["fields"], params.template)
-            pending.append((split, row["id"], prompt, answer))
+        for item in instances:
+            pending.append(item)
             if len(pending) >= TOKEN_BATCH:
                 flush()
         flush()
@@ -139,9 +180,6 @@ def _render_task(task: Task, raw_path: Path, params: RenderParams, count_tokens:
         for handle in handles.values():
             handle.close()
     stats["splits"] = dict(index)
-    stats["subsampled_out"] = {
-        s: len(by_split[s]) - len(chosen[s]) for s in chosen if len(by_split[s]) > len(chosen[s])
-    }
     if tokens:
         stats["tokens"] = {"mean": round(statistics.fmean(tokens), 1), "max": max(tokens), "total": sum(tokens)}
     return stats
@@ -160,13 +198,16 @@ def run_render(
         short = [t.name for t in tasks if params.template >= len(t.templates)]
         raise DataError(f"params.yaml: render.template: {params.template} is out of range for tasks {short}")
     count_tokens = TokenCounter(tokenizer_path)
+    released = Path(raw_dir) / "released.jsonl"  # written by ingest with `source: released`
     manifest: dict[str, dict] = {}
     with atomic_path(out_dir) as tmp:
         for task in tqdm(tasks, desc="render", unit="task"):
             (tmp / task.name).mkdir(parents=True)
-            manifest[task.name] = _render_task(
-                task, Path(raw_dir) / f"{task.source_name}.jsonl", params, count_tokens, tmp / task.name
-            )
+            if released.exists():
+                manifest[task.name] = _released_task(task, released, params, count_tokens, tmp / task.name)
+            else:
+                raw_path = Path(raw_dir) / f"{task.source_name}.jsonl"
+                manifest[task.name] = _render_task(task, raw_path, params, count_tokens, tmp / task.name)
         write_json(tmp / "manifest.json", manifest)
     with atomic_path(plot_path) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)

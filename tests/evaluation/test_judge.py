@@ -8,17 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -198,49 +190,6 @@ def test_make_judge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- the real `transformers serve` ------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def served(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """`transformers serve` on the tiny checkpoint, offline, CPU; yields (base_url, served model path)."""
-    exe = Path(sys.executable).parent / "transformers"
-    if not exe.exists():
-        exe = Path(shutil.which("transformers") or "transformers")
-    work = tmp_path_factory.mktemp("serve")
-    (work / "hub").mkdir()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(work / "hub")}  # else /v1/models: 500
-    port = _free_port()
-    model = str(tiny_model_dir)
-    log_path = work / "serve.log"
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen([str(exe), "serve", model, "--host", "127.0.0.1", "--port", str(port),
-                                 "--device", "cpu"], stdout=log_file, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"transformers serve did not come up:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}/v1", model
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def test_transformers_serve_with_cache(served: tuple[str, str], tmp_path: Path) -> None:

@@ -1,0 +1,62 @@
+"""`sciriff verify`: this project's SciRIFF-Eval table beside the paper's, column by column.
+
+The paper's rows (with their sources) are committed as data in data/reference/paper_table.json. A
+column whose difference exceeds the tolerance (the authors state results reproduce within about one
+point) fails the check; columns the paper does not give, or this run did not compute, are shown and
+skipped. Exit status: 0 when every compared column is within tolerance, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sciriff.io import DataError, read_json
+
+PAPER_TABLE = Path("data/reference/paper_table.json")
+
+
+def compare_with_paper(headline: dict[str, Any], paper: dict[str, Any], row: str,
+                       tolerance: float) -> list[dict[str, Any]]:
+    """One entry per paper column: ours, the paper's, the difference and whether it is within tolerance."""
+    if row not in paper["rows"]:
+        raise DataError(f"{PAPER_TABLE}: no row '{row}'; available: {sorted(paper['rows'])}")
+    reference = paper["rows"][row]
+    out = []
+    for column in paper["metrics"]:
+        ours, theirs = headline.get(column), reference.get(column)
+        diff = None if ours is None or theirs is None else round(ours - theirs, 2)
+        out.append({"column": column, "ours": ours, "paper": theirs, "diff": diff,
+                    "ok": None if diff is None else abs(diff) <= tolerance})
+    return out
+
+
+def run_verify(metrics_file: str | Path, row: str, tolerance: float, paper_file: str | Path = PAPER_TABLE) -> bool:
+    """Print the side-by-side table; True when every compared column is within tolerance."""
+    document = read_json(metrics_file)
+    paper = read_json(paper_file)
+    rows = compare_with_paper(document["headline"], paper, row, tolerance)
+    table = Table(title=f"{document.get('model', metrics_file)} vs paper row '{row}' (tolerance ±{tolerance})")
+    for name in ("column", "ours", "paper", "diff", "status"):
+        table.add_column(name, justify="left" if name == "column" else "right")
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
+    for r in rows:
+        status = {True: "[green]ok[/green]", False: "[red]OUTSIDE[/red]", None: "[dim]skipped[/dim]"}[r["ok"]]
+        table.add_row(r["column"], fmt(r["ours"]), fmt(r["paper"]), "-" if r["diff"] is None else f"{r['diff']:+.1f}",
+                      status)
+    console = Console(width=120)
+    console.print(table)
+    console.print(f"paper numbers: {paper['source']}; row note: {paper['rows'][row].get('note', '-')}")
+    if document.get("judge"):
+        console.print(f"judge used here: {document['judge']} (the paper's judge columns used GPT models)")
+    compared = [r for r in rows if r["ok"] is not None]
+    failed = [r["column"] for r in compared if not r["ok"]]
+    console.print(f"{len(compared) - len(failed)}/{len(compared)} compared columns within ±{tolerance}"
+                  + (f"; outside: {', '.join(failed)}" if failed else ""))
+    return bool(compared) and not failed
