@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,12 @@ BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
 OUTPUTS = ("dvc.lock", "metrics/", "models/", "data/raw/", "data/rendered/", "data/mix/", "data/predictions/",
            "data/scores/", "mlflow.db", "mlruns/")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -80,6 +89,110 @@ def test_second_repro_does_nothing(pipeline: tuple[Path, str]) -> None:
     out = run(["dvc", "repro"], repo)
     assert "Running stage" not in out
     assert run(["dvc", "status"], repo).strip().endswith("Data and pipelines are up to date.")
+
+
+def lock_outs(repo: Path) -> dict[str, str]:
+    """Every output's hash in dvc.lock, keyed by stage and path."""
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return {f"{stage}:{out['path']}": out.get("md5") or out.get("hash", "")
+            for stage, body in lock["stages"].items() for out in body.get("outs", [])}
+
+
+def test_forced_rerun_is_byte_identical(pipeline: tuple[Path, str]) -> None:
+    """Determinism on CPU: every data output and the finetuned model hash the same on a second run."""
+    repo, _ = pipeline
+    first = lock_outs(repo)
+    run(["dvc", "repro", "--force"], repo)
+    second = lock_outs(repo)
+    assert any(key.startswith("finetune:") for key in first)
+    assert second == first
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[str]:
+    """moto's standalone S3 server on loopback, stopped afterwards."""
+    import boto3
+
+    port = free_port()
+    proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        client = boto3.client("s3", endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing",
+                              region_name="us-east-1")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.create_bucket(Bucket="sciriff")
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def add_s3_remote(repo: Path, url: str, name: str = "s3") -> None:
+    run(["dvc", "remote", "add", name, "s3://sciriff/dvc"], repo)
+    run(["dvc", "remote", "modify", name, "endpointurl", url], repo)
+    for key in ("access_key_id", "secret_access_key"):
+        run(["dvc", "remote", "modify", "--local", name, key, "testing"], repo)
+
+
+def test_s3_push_then_clone_and_pull_reproduces_nothing(pipeline: tuple[Path, str], s3_server: str,
+                                                        tmp_path: Path) -> None:
+    repo, _ = pipeline
+    add_s3_remote(repo, s3_server)
+    assert "testing" not in (repo / ".dvc" / "config").read_text(), "credentials stay in config.local"
+    run(["dvc", "push", "-r", "s3"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pipeline run"], repo)
+    metrics = run(["dvc", "metrics", "show"], repo)
+
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
+    for key in ("access_key_id", "secret_access_key"):
+        run(["dvc", "remote", "modify", "--local", "s3", key, "testing"], clone)
+    run(["dvc", "pull", "-r", "s3"], clone)
+    assert run(["dvc", "status"], clone).strip().endswith("Data and pipelines are up to date.")
+    assert "Running stage" not in run(["dvc", "repro"], clone)
+    assert run(["dvc", "metrics", "show"], clone) == metrics
+
+    # An interrupted push resumes: objects missing from the remote are sent again, the rest skipped.
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing", aws_secret_access_key="testing",
+                      region_name="us-east-1")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="sciriff", Prefix="dvc/")["Contents"]]
+    for key in keys[:3]:
+        s3.delete_object(Bucket="sciriff", Key=key)
+    out = run(["dvc", "push", "-r", "s3"], repo)
+    assert "3 files pushed" in out
+
+    # A corrupted cache object is detected and replaced from the remote, never used as it is.
+    obj = next(p for p in (clone / ".dvc" / "cache" / "files" / "md5").rglob("*") if p.is_file()
+               and not p.name.endswith(".dir"))
+    obj.chmod(0o644)
+    obj.write_bytes(b"corrupted")
+    run(["dvc", "pull", "-r", "s3", "--force"], clone)
+    assert obj.read_bytes() != b"corrupted"
+    assert run(["dvc", "status"], clone).strip().endswith("Data and pipelines are up to date.")
+
+
+def test_unreachable_remote_fails_clearly_and_keeps_the_cache(pipeline: tuple[Path, str]) -> None:
+    repo, _ = pipeline
+    cache = sorted(p.relative_to(repo) for p in (repo / ".dvc" / "cache").rglob("*") if p.is_file())
+    add_s3_remote(repo, f"http://127.0.0.1:{free_port()}", name="dead")
+    run(["dvc", "remote", "modify", "dead", "connect_timeout", "2"], repo)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "AWS_MAX_ATTEMPTS": "1"}
+    result = subprocess.run(["dvc", "push", "-r", "dead"], cwd=repo, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode != 0
+    assert "ERROR" in result.stderr + result.stdout
+    assert sorted(p.relative_to(repo) for p in (repo / ".dvc" / "cache").rglob("*") if p.is_file()) == cache
 
 
 def test_exp_run_per_task_reruns_mix_and_after_only(pipeline: tuple[Path, str]) -> None:

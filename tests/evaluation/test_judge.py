@@ -227,7 +227,7 @@ def test_transformers_serve_wrong_model_name_is_a_4xx(served: tuple[str, str]) -
 def test_local_judge(tiny_model_dir: Path, tmp_path: Path) -> None:
     cache = JudgeCache(tmp_path / "j.sqlite")
     judge = LocalJudge(tiny_model_dir, max_new_tokens=6, batch_size=2, cache=cache)
-    assert judge.name == "local:" + tiny_model_dir.name
+    assert judge.name.startswith("local:" + tiny_model_dir.name + "@") and len(judge.name.split("@")[1]) == 12
     prompts = ["one", "a somewhat longer prompt", "three"]
     replies = judge.complete(prompts)
     assert len(replies) == 3 and all(isinstance(r, str) for r in replies)

@@ -264,8 +264,12 @@ class LocalJudge:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from sciriff.io import sha256_file
+
         self.model_dir = Path(model_dir)
-        self.name = LOCAL_PREFIX + self.model_dir.resolve().name
+        # The weights' hash is part of the name, so cached ratings of another checkpoint are never reused.
+        weights = "".join(sha256_file(p) for p in sorted(self.model_dir.glob("*.safetensors")))
+        self.name = f"{LOCAL_PREFIX}{self.model_dir.resolve().name}@{hashlib.sha256(weights.encode()).hexdigest()[:12]}"
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
         self.cache = cache
