@@ -143,6 +143,9 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
                          processing_class=tokenizer, peft_config=peft_config)
     main_process = trainer.is_world_process_zero()
     real_tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
+    for partial in checkpoints.glob("checkpoint-*"):  # a run killed while saving leaves one half-written
+        if not (partial / "trainer_state.json").exists():
+            shutil.rmtree(partial)
     resume = any(checkpoints.glob("checkpoint-*"))
     tracking = mlflow_run("finetune", {"finetune": params.model_dump(), "fingerprint": key})
     with tracking if main_process else contextlib.nullcontext() as mlflow:

@@ -16,6 +16,7 @@ from typing import Any
 from sciriff.adapters import adapter, require
 
 MARKER = re.compile(r"@cite_\d+")
+_SPACE_BEFORE = re.compile(r"(?<=\])\s+(?=[.,;:)])")  # "[2] ." as tokenized in the release -> "[2]."
 
 
 @adapter("multixscience")
@@ -42,6 +43,6 @@ def multixscience(record: dict[str, Any]) -> dict[str, Any]:
         "id": str(aid),
         "abstract": " ".join(abstract.split()),
         "references": references,
-        "related_work": " ".join(rewritten.split()),
+        "related_work": _SPACE_BEFORE.sub("", " ".join(rewritten.split())),
         "complete": complete,
     }
