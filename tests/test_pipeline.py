@@ -44,8 +44,8 @@ def run(cmd: list[str], cwd: Path) -> str:
 
 
 def copy_repo(dest: Path, profile: str = "tiny") -> Path:
-    """Tracked and untracked-not-ignored files only (no caches, models or outputs), as a fresh clone."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+    """Tracked files as they are in the working tree (no caches, models or outputs), as a fresh clone."""
+    files = subprocess.run(["git", "ls-files", "--cached"], cwd=REPO,
                            capture_output=True, text=True, check=True).stdout.split()
     for name in files:
         if (REPO / name).is_file() and not name.startswith(OUTPUTS):
@@ -82,6 +82,26 @@ def test_repro_builds_every_stage(pipeline: tuple[Path, str]) -> None:
     comparison = json.loads((repo / "metrics" / "comparison.json").read_text())
     assert "mean" in comparison["models"]["scitulu"]
     assert (repo / "metrics" / "train_loss.csv").read_text().startswith("step,epoch,loss")
+
+
+def test_mlflow_runs_carry_lineage_and_the_metrics(pipeline: tuple[Path, str]) -> None:
+    from mlflow.tracking import MlflowClient
+
+    repo, _ = pipeline
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("sciriff").experiment_id])
+    assert {r.data.tags["dvc_stage"] for r in runs} >= {"finetune", "predict@baseline", "predict@scitulu",
+                                                         "score@baseline", "score@scitulu"}
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    for run_ in runs:
+        tags, stage = run_.data.tags, run_.data.tags["dvc_stage"]
+        assert len(tags["git_commit"].split("+")[0]) == 40 and tags["dvc_exp_name"] == "workspace"
+        deps = {d["path"]: d["md5"] for d in lock[stage]["deps"]}
+        assert {k.removeprefix("dvc_dep."): v for k, v in tags.items() if k.startswith("dvc_dep.")} == deps
+    score = next(r for r in runs if r.data.tags["dvc_stage"] == "score@scitulu")
+    headline = json.loads((repo / "metrics" / "scitulu.json").read_text())["headline"]
+    logged = {k.replace("/", "."): v for k, v in score.data.metrics.items()}
+    assert logged == pytest.approx({k: v for k, v in headline.items() if isinstance(v, (int, float))})
 
 
 def test_second_repro_does_nothing(pipeline: tuple[Path, str]) -> None:
@@ -144,14 +164,35 @@ def add_s3_remote(repo: Path, url: str, name: str = "s3") -> None:
 
 def test_s3_push_then_clone_and_pull_reproduces_nothing(pipeline: tuple[Path, str], s3_server: str,
                                                         tmp_path: Path) -> None:
+    import boto3
+
     repo, _ = pipeline
     add_s3_remote(repo, s3_server)
     assert "testing" not in (repo / ".dvc" / "config").read_text(), "credentials stay in config.local"
-    run(["dvc", "push", "-r", "s3"], repo)
+    s3 = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing", aws_secret_access_key="testing",
+                      region_name="us-east-1")
+
+    def remote_objects() -> int:
+        return sum(page.get("KeyCount", 0) for page in s3.get_paginator("list_objects_v2").paginate(Bucket="sciriff"))
+
+    # An interrupted push (a real `dvc push`, killed after some uploads) resumes where it stopped.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen(["dvc", "push", "-r", "s3", "-j", "1"], cwd=repo, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while remote_objects() < 10 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.kill()
+    assert proc.wait() == -9, "the push was interrupted part way"
+    before = remote_objects()
+    out = run(["dvc", "push", "-r", "s3"], repo)
+    pushed = int(out.split(" files pushed")[0].split()[-1])
+    assert pushed > 0 and remote_objects() == before + pushed, "only what was missing is sent"
+    assert "in sync" in run(["dvc", "status", "--cloud", "-r", "s3"], repo)
+
     run(["git", "add", "-A"], repo)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pipeline run"], repo)
     metrics = run(["dvc", "metrics", "show"], repo)
-
     clone = tmp_path / "clone"
     run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
     for key in ("access_key_id", "secret_access_key"):
@@ -161,22 +202,12 @@ def test_s3_push_then_clone_and_pull_reproduces_nothing(pipeline: tuple[Path, st
     assert "Running stage" not in run(["dvc", "repro"], clone)
     assert run(["dvc", "metrics", "show"], clone) == metrics
 
-    # An interrupted push resumes: objects missing from the remote are sent again, the rest skipped.
-    import boto3
-
-    s3 = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing", aws_secret_access_key="testing",
-                      region_name="us-east-1")
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="sciriff", Prefix="dvc/")["Contents"]]
-    for key in keys[:3]:
-        s3.delete_object(Bucket="sciriff", Key=key)
-    out = run(["dvc", "push", "-r", "s3"], repo)
-    assert "3 files pushed" in out
-
     # A corrupted cache object is detected and replaced from the remote, never used as it is.
     obj = next(p for p in (clone / ".dvc" / "cache" / "files" / "md5").rglob("*") if p.is_file()
                and not p.name.endswith(".dir"))
     obj.chmod(0o644)
     obj.write_bytes(b"corrupted")
+    assert "not in cache" in run(["dvc", "status"], clone), "dvc status sees the corrupted object"
     run(["dvc", "pull", "-r", "s3", "--force"], clone)
     assert obj.read_bytes() != b"corrupted"
     assert run(["dvc", "status"], clone).strip().endswith("Data and pipelines are up to date.")
@@ -204,3 +235,24 @@ def test_exp_run_per_task_reruns_mix_and_after_only(pipeline: tuple[Path, str]) 
     # score/compare follow only if the tiny model's predictions changed (DVC skips unchanged deps).
     assert {"mix", "finetune", "predict@scitulu"} <= ran
     assert not ran & {"ingest", "render", "base_model", "predict@baseline", "score@baseline"}
+
+
+def test_queued_experiments_land_in_the_main_mlflow_store(pipeline: tuple[Path, str]) -> None:
+    from mlflow.tracking import MlflowClient
+
+    repo, _ = pipeline
+    run(["dvc", "exp", "run", "--queue", "-S", "mix.per_task=1", "--name", "per-task-1"], repo)
+    run(["dvc", "queue", "start"], repo)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status = run(["dvc", "queue", "status"], repo)
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(3)
+    assert "Success" in status, status
+    show = run(["dvc", "exp", "show", "--no-pager", "--csv"], repo)
+    assert "per-task-1" in show and "mix.per_task" in show.splitlines()[0]
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("sciriff").experiment_id],
+                              "tags.dvc_exp_name = 'per-task-1'")
+    assert {r.data.tags["dvc_stage"] for r in runs} >= {"finetune", "predict@scitulu"}

@@ -182,9 +182,7 @@ def run_predict(
     settings = decoding(params)
     backend: Backend | None = None
     counts: dict[str, int] = {}
-    with mlflow_run(
-        "predict", {"model": model_name, "predict": params.model_dump()}, f"predict-{model_name}"
-    ) as mlflow:
+    with mlflow_run(f"predict@{model_name}", {"model": model_name, "predict": params.model_dump()}) as mlflow:
         for task in eval_tasks(rendered_dir):
             rows = list(read_jsonl(Path(rendered_dir) / task / f"{params.split}.jsonl"))[: params.max_instances]
             partial = partial_dir / f"{task}.jsonl"

@@ -214,18 +214,35 @@ def run_render(
         writer.writerow(["task", "family", "eval", "train", "validation", "test", "dropped_too_long"])
         for name, stats in sorted(manifest.items()):
             splits = stats["splits"]
-            writer.writerow(
-                [
-                    name,
-                    stats["family"],
-                    stats["eval"],
-                    splits["train"],
-                    splits["validation"],
-                    splits["test"],
-                    sum(stats["dropped_too_long"].values()),
-                ]
-            )
+            row = [splits["train"], splits["validation"], splits["test"], sum(stats["dropped_too_long"].values())]
+            writer.writerow([name, stats["family"], stats["eval"], *row])
+    with atomic_path(Path(plot_path).with_suffix(".png")) as tmp:
+        counts_chart(manifest, tmp)
     return manifest
+
+
+def counts_chart(manifest: dict[str, dict], path: Path) -> None:
+    """Instances per task (all splits), one color per capability family; held-out tasks marked '*'."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted(manifest, key=lambda n: (manifest[n]["family"], n))
+    families = sorted({manifest[n]["family"] for n in names})
+    colors = dict(zip(families, plt.get_cmap("tab10").colors, strict=False))
+    fig, ax = plt.subplots(figsize=(9, 0.22 * len(names) + 1.2))
+    ax.barh(range(len(names)), [sum(manifest[n]["splits"].values()) for n in names],
+            color=[colors[manifest[n]["family"]] for n in names])
+    ax.set_yticks(range(len(names)), [n + (" *" if manifest[n]["eval"] else "") for n in names], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("rendered instances (train + validation + test)")
+    ax.set_title("Instances per task by family (* = SciRIFF-Eval)")
+    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colors[f]) for f in families], labels=families,
+              loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)
 
 
 def eval_tasks(rendered_dir: str | Path = "data/rendered") -> list[str]:

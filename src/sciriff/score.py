@@ -66,9 +66,7 @@ def run_score(
         "decoding": decoding,
     }
     write_json(Path(metrics_dir, f"{model_name}.json"), document)
-    with mlflow_run(
-        "score", {"model": model_name, "score": params.score.model_dump()}, f"score-{model_name}"
-    ) as mlflow:
+    with mlflow_run(f"score@{model_name}", {"model": model_name, "score": params.score.model_dump()}) as mlflow:
         mlflow.log_metrics(
             {k.replace(".", "/"): v for k, v in document["headline"].items() if isinstance(v, (int, float))}
         )
@@ -102,7 +100,33 @@ def run_compare(params: Params, metrics_dir: str | Path = "metrics") -> dict[str
             writer.writerows([name, column, row["value"]] for column, row in rows.items())
     with atomic_path(metrics_dir / "comparison.md") as tmp:
         tmp.write_text(comparison_table(comparison) + "\n", encoding="utf-8")
+    with atomic_path(metrics_dir / "comparison.png") as tmp:
+        comparison_chart(comparison, tmp)
     return comparison
+
+
+def comparison_chart(comparison: dict[str, Any], path: Path) -> None:
+    """Grouped horizontal bars: one group per SciRIFF-Eval column, one bar per model (0-100)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = sorted(comparison["models"])
+    columns = list(comparison["models"][comparison["reference_model"]])
+    height = 0.8 / len(models)
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(columns) + 1.5))
+    for offset, model in enumerate(models):
+        values = [comparison["models"][model].get(c, {}).get("value", 0.0) for c in columns]
+        ax.barh([i + offset * height for i in range(len(columns))], values, height=height, label=model)
+    ax.set_yticks([i + height * (len(models) - 1) / 2 for i in range(len(columns))], columns, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("score (0-100)")
+    ax.set_title("SciRIFF-Eval: every model against " + comparison["reference_model"])
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)
 
 
 def comparison_table(comparison: dict[str, Any]) -> str:

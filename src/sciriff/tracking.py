@@ -42,13 +42,47 @@ def git_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def stage_deps(stage: str, dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
+    """The dependency paths dvc.yaml declares for `stage` ('name' or 'name@key' for foreach stages)."""
+    import yaml
+
+    if not dvc_yaml.exists():
+        return []
+    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    name, _, key = stage.partition("@")
+    body = stages.get(name, {})
+    if "foreach" not in body:
+        return [str(d) for d in body.get("deps", [])]
+    from sciriff.params import load_params
+
+    item = load_params().models.get(key, "")
+    return [str(d).replace("${key}", key).replace("${item}", item) for d in body["do"].get("deps", [])]
+
+
+def dependency_hashes(paths: list[str]) -> dict[str, str]:
+    """md5 of each dependency exactly as dvc.lock records it (DVC's own hashing, files and directories)."""
+    import tempfile
+
+    from dvc_data.hashfile.build import build
+    from dvc_data.hashfile.db import HashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+
+    fs = LocalFileSystem()
+    with tempfile.TemporaryDirectory() as scratch:
+        odb = HashFileDB(fs, scratch)
+        return {path: build(odb, path, fs, "md5", dry_run=True)[2].hash_info.value
+                for path in paths if Path(path).exists()}
+
+
 def lineage_tags(stage: str) -> dict[str, str]:
-    """Tags every run carries: commit, DVC stage, experiment name."""
-    return {
+    """Tags every run carries: commit, DVC stage and experiment, and the stage's dependency hashes."""
+    tags = {
         "git_commit": git_commit(),
         "dvc_stage": stage,
         "dvc_exp_name": os.environ.get("DVC_EXP_NAME", "workspace"),
     }
+    tags.update({f"dvc_dep.{path}": md5 for path, md5 in dependency_hashes(stage_deps(stage)).items()})
+    return tags
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -63,7 +97,7 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def mlflow_run(stage: str, params: dict[str, Any], run_name: str | None = None) -> Iterator[Any]:
+def mlflow_run(stage: str, params: dict[str, Any]) -> Iterator[Any]:
     """Open an MLflow run tagged with lineage and logged params; yields the mlflow module."""
     import logging
 
@@ -72,6 +106,6 @@ def mlflow_run(stage: str, params: dict[str, Any], run_name: str | None = None) 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri())
     mlflow.set_experiment(EXPERIMENT)
-    with mlflow.start_run(run_name=run_name or stage, tags=lineage_tags(stage)):
+    with mlflow.start_run(run_name=stage, tags=lineage_tags(stage)):
         mlflow.log_params({k: str(v)[:500] for k, v in _flatten(params).items()})
         yield mlflow
