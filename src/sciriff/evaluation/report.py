@@ -8,7 +8,6 @@ over fewer than 11 columns is not comparable with the paper's.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from sciriff.evaluation.parsing import Compat
 from sciriff.evaluation.tasks import EVALUATORS, Judge, TaskScore, score_task
-from sciriff.io import DataError, write_json
+from sciriff.io import DataError, read_jsonl_numbered, write_json
 
 # 'task.metric' keys of paper_table.json, in the official summary table's order.
 HEADLINE_COLUMNS: tuple[str, ...] = (
@@ -61,37 +60,24 @@ def headline(scores: dict[str, TaskScore]) -> dict[str, float | None]:
 def _read_predictions(path: Path) -> dict[str, dict[str, list[str]]]:
     """Group a predictions JSONL by task, in file order; errors name the line."""
     by_task: dict[str, dict[str, list[str]]] = {}
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{where}: invalid JSON ({err.msg})") from None
-            if not isinstance(record, dict):
-                raise DataError(f"{where}: expected a JSON object")
-            task = record.get("task")
-            if task not in EVALUATORS:
-                raise DataError(f"{where}: unknown task {task!r}; expected one of {', '.join(EVALUATORS)}")
-            prediction = record.get("prediction")
-            prediction = "" if prediction is None else prediction  # a model that produced nothing
-            reference = record.get("reference")
-            prompt = record.get("input")
-            prompt = "" if prompt is None else prompt
-            for name, value in (("prediction", prediction), ("reference", reference), ("input", prompt)):
-                if not isinstance(value, str):
-                    raise DataError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
-            group = by_task.setdefault(task, {"predictions": [], "references": [], "prompts": []})
-            group["predictions"].append(prediction)
-            group["references"].append(reference)
-            group["prompts"].append(prompt)
+    for lineno, record in read_jsonl_numbered(path):
+        where = f"{path}:{lineno}"
+        task = record.get("task")
+        if task not in EVALUATORS:
+            raise DataError(f"{where}: unknown task {task!r}; expected one of {', '.join(EVALUATORS)}")
+        prediction = record.get("prediction")
+        prediction = "" if prediction is None else prediction  # a model that produced nothing
+        reference = record.get("reference")
+        prompt = record.get("input")
+        prompt = "" if prompt is None else prompt
+        for name, value in (("prediction", prediction), ("reference", reference), ("input", prompt)):
+            if not isinstance(value, str):
+                raise DataError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
+        group = by_task.setdefault(task, {"predictions": [], "references": [], "prompts": []})
+        group["predictions"].append(prediction)
+        group["references"].append(reference)
+        group["prompts"].append(prompt)
     return by_task
-
-
-def _json_safe(flat: dict[str, float]) -> dict[str, float | None]:
-    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in flat.items()}
 
 
 def score_file(
@@ -109,7 +95,7 @@ def score_file(
                          compat=compat, judge=judge)
         for task, group in sorted(by_task.items(), key=lambda item: list(EVALUATORS).index(item[0]))
     }
-    metrics = {task: _json_safe(score.flat) for task, score in scores.items()}
+    metrics = {task: score.flat for task, score in scores.items()}  # write_json turns NaN into null
     judges = sorted({score.judge for score in scores.values() if score.judge})
     summary: dict[str, object] = dict(headline(scores))
     summary["judge"] = ", ".join(judges) or None
