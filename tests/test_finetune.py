@@ -114,3 +114,19 @@ def test_killed_training_resumes_from_its_last_checkpoint(tiny_model_dir: Path, 
     assert summary["resumed"] is True and summary["steps"] == 30
     steps = [int(r["step"]) for r in csv.DictReader((workdir / "metrics" / "train_loss.csv").open())]
     assert steps == list(range(1, 31)), "the loss curve covers the steps before and after the kill"
+
+
+def test_lora_finetune_saves_a_merged_model(tiny_model_dir: Path, workdir: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from sciriff.params import LoraParams
+
+    write_jsonl(workdir / "mix.jsonl", [{"dataset": "d", "id": str(i), "messages": CONVERSATION} for i in range(4)])
+    params = FinetuneParams(max_steps=1, batch_size=2, gradient_accumulation=1, max_length=128, bf16=False,
+                            lora=LoraParams(r=4, alpha=8), learning_rate=1e-2)
+    run_finetune(params, workdir / "mix.jsonl", tiny_model_dir, workdir / "out", workdir / "loss.csv")
+    assert not (workdir / "out" / "adapter_config.json").exists(), "adapters are merged into the weights"
+    merged = AutoModelForCausalLM.from_pretrained(workdir / "out")
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    changed = [name for name, p in merged.state_dict().items() if not p.equal(base.state_dict()[name])]
+    assert changed and all("proj" in name for name in changed), "LoRA updates only the adapted projections"

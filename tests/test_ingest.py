@@ -97,3 +97,29 @@ def test_released_record_without_instance_id_is_an_error(tmp_path: Path) -> None
                 "released": ReleasedParams(local=str(released))})
     with pytest.raises(DataError, match=r"released/train\.jsonl:1: missing key '_instance_id'"):
         run_ingest([SCIFACT], params, tmp_path / "raw")
+
+
+def test_hub_branch_loads_with_datasets_from_a_local_dataset_dir(tmp_path: Path) -> None:
+    """`source: hf` goes through datasets.load_dataset(id, subset, revision=...); a local directory of
+    JSONL splits is a valid id for it, so the hub code path runs offline on project-made data."""
+    from dataclasses import replace
+
+    hub = tmp_path / "hub_scifact"
+    hub.mkdir()
+    (hub / "train.jsonl").write_text(json.dumps(RECORD) + "\n")
+    (hub / "test.jsonl").write_text(json.dumps({**RECORD, "claim_id": 9}) + "\n")
+    general = tmp_path / "hub_general"
+    general.mkdir()
+    (general / "train.jsonl").write_text(json.dumps(GENERAL) + "\n")
+    task = replace(SCIFACT, source={**SCIFACT.source, "hf": {"id": str(hub), "revision": "main", "subset": None}})
+    params = IngestParams(source="hf", general={"id": str(general), "revision": "main"})
+    assert run_ingest([task], params, tmp_path / "raw") == {"scifact_entailment": 2, "general": 1}
+    rows = list(read_jsonl(tmp_path / "raw" / "scifact_entailment.jsonl"))
+    assert [(r["split"], r["id"]) for r in rows] == [("train", "1_7"), ("test", "9_7")]
+
+
+def test_unknown_task_in_params_names_the_key() -> None:
+    from sciriff.catalog import TaskFileError, load_catalog, select_tasks
+
+    with pytest.raises(TaskFileError, match=r"params.yaml: tasks: unknown task\(s\) \['sciq'\]; available: "):
+        select_tasks(load_catalog(REPO / "templates"), ["scifact_entailment", "sciq"], "tasks")

@@ -104,6 +104,15 @@ def test_mlflow_runs_carry_lineage_and_the_metrics(pipeline: tuple[Path, str]) -
     assert logged == pytest.approx({k: v for k, v in headline.items() if isinstance(v, (int, float))})
 
 
+def test_looking_inside(pipeline: tuple[Path, str]) -> None:
+    repo, _ = pipeline
+    shown = run(["sciriff", "render", "--task", "scifact_entailment", "--show", "1", "--split", "test"], repo)
+    assert "<|im_start|>user\n" in shown and "<|im_start|>assistant\n{" in shown
+    mask = run(["sciriff", "finetune", "--show-mask", "0"], repo)
+    assert "tokens carry loss" in mask
+    assert "SciRIFF tasks (54; 9 held out" in run(["sciriff", "tasks"], repo)
+
+
 def test_second_repro_does_nothing(pipeline: tuple[Path, str]) -> None:
     repo, _ = pipeline
     out = run(["dvc", "repro"], repo)

@@ -138,6 +138,7 @@ class JudgeParams(Section):
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint (default: OPENAI_BASE_URL).")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key (never logged).")
     concurrency: int = Field(4, ge=1)
+    max_tokens: int = Field(512, ge=8, description="Longest judge reply (explanation + rating).")
     cache: str = Field(".cache/judge.sqlite", description="Replies cached by judge model and prompt.")
 
 

@@ -172,6 +172,11 @@ class OpenAIJudge:
         self._client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
     @property
+    def cache_key(self) -> str:
+        """Replies are cached per judge and generation settings: another budget never reuses them."""
+        return f"{self.name}|temperature={self.temperature}|max_tokens={self.max_tokens}"
+
+    @property
     def settings(self) -> dict[str, Any]:
         """What to report next to the scores (no endpoint credentials)."""
         return {"backend": "openai", "model": self.model, "temperature": self.temperature,
@@ -182,7 +187,7 @@ class OpenAIJudge:
                 f"concurrency={self.concurrency}, cache={self.cache!r})")
 
     def complete(self, prompts: Sequence[str]) -> list[str | None]:
-        return _complete_cached(self.name, prompts, self.cache, self.stats, self._run)
+        return _complete_cached(self.cache_key, prompts, self.cache, self.stats, self._run)
 
     def _run(self, prompts: list[str]) -> dict[str, str | None]:
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(prompts)),
@@ -192,7 +197,7 @@ class OpenAIJudge:
     def _one(self, prompt: str) -> str | None:
         reply = self._call(prompt)
         if reply is not None and self.cache is not None:
-            self.cache.put(self.name, prompt, reply)
+            self.cache.put(self.cache_key, prompt, reply)
         return reply
 
     def _call(self, prompt: str) -> str | None:
@@ -282,6 +287,10 @@ class LocalJudge:
         self._model.to(self._device).eval()
 
     @property
+    def cache_key(self) -> str:
+        return f"{self.name}|greedy|max_new_tokens={self.max_new_tokens}"
+
+    @property
     def settings(self) -> dict[str, Any]:
         return {"backend": "local", "model": self.name, "temperature": 0.0,
                 "max_new_tokens": self.max_new_tokens}
@@ -290,7 +299,7 @@ class LocalJudge:
         return f"LocalJudge(model_dir={str(self.model_dir)!r}, cache={self.cache!r})"
 
     def complete(self, prompts: Sequence[str]) -> list[str | None]:
-        return _complete_cached(self.name, prompts, self.cache, self.stats, self._run)
+        return _complete_cached(self.cache_key, prompts, self.cache, self.stats, self._run)
 
     def _run(self, prompts: list[str]) -> dict[str, str | None]:
         tok = self._tokenizer
@@ -312,7 +321,7 @@ class LocalJudge:
                 reply = tok.decode(ids, skip_special_tokens=True)
                 out[prompts[i]] = reply
                 if self.cache is not None:
-                    self.cache.put(self.name, prompts[i], reply)
+                    self.cache.put(self.cache_key, prompts[i], reply)
         return out
 
 
@@ -327,12 +336,13 @@ def make_judge(spec: dict[str, Any]) -> Judge | None:
     if not spec.get("model"):
         raise ValueError(f"params.yaml: score.judge.model is required for backend {backend!r}")
     cache = JudgeCache(spec["cache"]) if spec.get("cache") else None
+    max_tokens = int(spec.get("max_tokens", 512))
     if backend == "local":
-        return LocalJudge(spec["model"], cache=cache)
+        return LocalJudge(spec["model"], max_new_tokens=max_tokens, cache=cache)
     key_env = spec.get("api_key_env") or "OPENAI_API_KEY"
     base_url = spec.get("base_url") or os.environ.get("OPENAI_BASE_URL") or None
     api_key = os.environ.get(key_env) or None
     if api_key is None and base_url is None:
         raise ValueError(f"params.yaml: score.judge.api_key_env: environment variable {key_env} is not set")
     return OpenAIJudge(spec["model"], base_url=base_url, api_key=api_key or PLACEHOLDER_KEY,
-                       concurrency=int(spec.get("concurrency", 4)), cache=cache)
+                       concurrency=int(spec.get("concurrency", 4)), max_tokens=max_tokens, cache=cache)
