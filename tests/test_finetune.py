@@ -123,7 +123,7 @@ def test_lora_finetune_saves_a_merged_model(tiny_model_dir: Path, workdir: Path)
 
     write_jsonl(workdir / "mix.jsonl", [{"dataset": "d", "id": str(i), "messages": CONVERSATION} for i in range(4)])
     params = FinetuneParams(max_steps=1, batch_size=2, gradient_accumulation=1, max_length=128, bf16=False,
-                            lora=LoraParams(r=4, alpha=8), learning_rate=1e-2)
+                            lora=LoraParams(r=4, alpha=8), learning_rate=1e-2, warmup_ratio=0.0)
     run_finetune(params, workdir / "mix.jsonl", tiny_model_dir, workdir / "out", workdir / "loss.csv")
     assert not (workdir / "out" / "adapter_config.json").exists(), "adapters are merged into the weights"
     merged = AutoModelForCausalLM.from_pretrained(workdir / "out")
