@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -228,7 +229,9 @@ def test_local_judge(tiny_model_dir: Path, tmp_path: Path) -> None:
     cache = JudgeCache(tmp_path / "j.sqlite")
     judge = LocalJudge(tiny_model_dir, max_new_tokens=6, batch_size=2, cache=cache)
     assert judge.name.startswith("local:" + tiny_model_dir.name + "@") and len(judge.name.split("@")[1]) == 12
-    prompts = ["one", "a somewhat longer prompt", "three"]
+    prompts = ["one", "a somewhat longer prompt", "Answer with Explanation: and Decision: lines"]
     replies = judge.complete(prompts)
     assert len(replies) == 3 and all(isinstance(r, str) for r in replies)
+    assert re.search(r"\nRating: [1-5]$", replies[0]) and re.search(r"\nDecision: [1-5]$", replies[2])
+    assert replies[0].count("Rating:") == 1, "the explanation carries no rating cue of its own"
     assert judge.complete(prompts) == replies and judge.stats.hits == 3

@@ -261,7 +261,10 @@ class LocalJudge:
     """The offline judge: a local checkpoint generating in process (chat template, greedy, left padding).
 
     It lets the embedded pipeline score Qasper and MUP with no network; its ratings are not comparable
-    to the paper's GPT-4o judge.
+    to the paper's GPT judges. A small model rarely ends its reply with a well-formed rating line, so the
+    reply is its free-text explanation followed by the rating cue the prompt asks for (`Decision:` for
+    MUP, else `Rating:`) and the digit 1-5 the model finds most likely after that cue (forced rating).
+    The evaluators parse it with the official rules unchanged.
     """
 
     def __init__(self, model_dir: str | Path, max_new_tokens: int = 256, batch_size: int = 4,
@@ -285,14 +288,17 @@ class LocalJudge:
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_dir), padding_side="left")
         self._model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="auto")
         self._model.to(self._device).eval()
+        self._digits = [self._tokenizer.convert_tokens_to_ids(str(d)) for d in range(1, 6)]
+        if any(d is None or d == self._tokenizer.unk_token_id for d in self._digits):
+            raise ValueError(f"{model_dir}: the tokenizer has no single tokens for the digits 1-5")
 
     @property
     def cache_key(self) -> str:
-        return f"{self.name}|greedy|max_new_tokens={self.max_new_tokens}"
+        return f"{self.name}|greedy|max_new_tokens={self.max_new_tokens}|forced-rating"
 
     @property
     def settings(self) -> dict[str, Any]:
-        return {"backend": "local", "model": self.name, "temperature": 0.0,
+        return {"backend": "local", "model": self.name, "temperature": 0.0, "rating": "forced digit after the cue",
                 "max_new_tokens": self.max_new_tokens}
 
     def __repr__(self) -> str:
@@ -300,6 +306,14 @@ class LocalJudge:
 
     def complete(self, prompts: Sequence[str]) -> list[str | None]:
         return _complete_cached(self.cache_key, prompts, self.cache, self.stats, self._run)
+
+    def _forced_ratings(self, heads: list[str]) -> list[int]:
+        """The most likely digit 1-5 after each reply's rating cue: one batched forward pass."""
+        tok = self._tokenizer
+        encoded = tok(heads, return_tensors="pt", padding=True, add_special_tokens=False).to(self._device)
+        with self._torch.inference_mode():
+            logits = self._model(**encoded).logits[:, -1, self._digits]
+        return [int(index) + 1 for index in logits.argmax(dim=-1)]
 
     def _run(self, prompts: list[str]) -> dict[str, str | None]:
         tok = self._tokenizer
@@ -317,12 +331,22 @@ class LocalJudge:
                     temperature=None, top_p=None, top_k=None, pad_token_id=tok.pad_token_id,
                 )
             self.stats.add(calls=1)
-            for i, ids in zip(batch, generated[:, encoded["input_ids"].shape[1] :], strict=True):
-                reply = tok.decode(ids, skip_special_tokens=True)
+            explanations = [_without_cues(tok.decode(ids, skip_special_tokens=True).strip())
+                            for ids in generated[:, encoded["input_ids"].shape[1] :]]
+            cues = ["Decision: " if "Decision:" in prompts[i] else "Rating: " for i in batch]
+            heads = [f"{texts[i]}{explanation}\n{cue}" for i, explanation, cue in zip(batch, explanations, cues,
+                                                                                       strict=True)]
+            for i, head, rating in zip(batch, heads, self._forced_ratings(heads), strict=True):
+                reply = head[len(texts[i]):] + str(rating)
                 out[prompts[i]] = reply
                 if self.cache is not None:
                     self.cache.put(self.cache_key, prompts[i], reply)
         return out
+
+
+def _without_cues(text: str) -> str:
+    """Keep the explanation from carrying a rating cue of its own (the parsers read the first cue)."""
+    return text.replace("Decision:", "Decision -").replace("Rating:", "Rating -")
 
 
 def make_judge(spec: dict[str, Any]) -> Judge | None:
