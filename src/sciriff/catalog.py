@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema
 import yaml
-from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2 import StrictUndefined, Template, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sciriff.io import DataError
@@ -81,6 +81,17 @@ def jinja_env() -> ImmutableSandboxedEnvironment:
     # `jsondumps` keeps key order (Jinja's `tojson` sorts keys and HTML-escapes <, >, &, ')
     env.filters["jsondumps"] = lambda value: json.dumps(_defined(value))
     return env
+
+
+@cache
+def _compiled(source: str) -> Template:
+    """Compile each template once: recompiling per instance dominated render time (~90%)."""
+    return jinja_env().from_string(source)
+
+
+@cache
+def _compiled_expression(source: str) -> Any:
+    return jinja_env().compile_expression(source)
 
 
 def _defined(value: Any) -> Any:
@@ -158,11 +169,10 @@ def select_tasks(catalog: dict[str, Task], names: list[str] | str, key: str) -> 
 def render_instance(task: Task, fields: dict[str, Any], template_index: int = 0) -> tuple[str, str]:
     """Render one instance into (input, output); errors name task, template and instance id."""
     template = task.templates[template_index]
-    env = jinja_env()
     where = f"task {task.name}, template {template_index}, instance {fields.get('id', '?')}"
     try:
-        prompt = env.from_string(template["prompt"]).render(**fields).strip()
-        answer = env.from_string(template["answer"]).render(**fields).strip()
+        prompt = _compiled(template["prompt"]).render(**fields).strip()
+        answer = _compiled(template["answer"]).render(**fields).strip()
     except TemplateError as err:
         raise DataError(f"{where}: {type(err).__name__}: {err}") from None
     if not prompt:
@@ -182,7 +192,7 @@ def keep_instance(task: Task, fields: dict[str, Any]) -> bool:
     if not task.filter:
         return True
     try:
-        return bool(jinja_env().compile_expression(task.filter)(**fields))
+        return bool(_compiled_expression(task.filter)(**fields))
     except TemplateError as err:
         raise DataError(f"task {task.name}, filter, instance {fields.get('id', '?')}: {err}") from None
 

@@ -10,8 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from sciriff.catalog import TaskFileError, load_catalog, select_tasks
-from sciriff.io import DataError
+from sciriff.catalog import load_catalog, select_tasks
 from sciriff.params import Params, ParamsError, load_params
 
 
@@ -29,13 +28,12 @@ def cmd_ingest(args: argparse.Namespace, params: Params) -> None:
 def cmd_render(args: argparse.Namespace, params: Params) -> None:
     from sciriff.render import run_render
 
-    tasks = _tasks(params)
     if args.task:
         from sciriff.show import show_rendered
 
         show_rendered(select_tasks(load_catalog(), [args.task], "--task")[0], params, args.show, args.split)
         return
-    manifest = run_render(tasks, params.render, tokenizer_path="models/base")
+    manifest = run_render(_tasks(params), params.render, tokenizer_path="models/base")
     for name, stats in manifest.items():
         dropped = sum(stats["dropped_too_long"].values())
         print(f"{name:55s} {stats['splits']} dropped_too_long={dropped}")
@@ -175,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load_params(args.params)
         COMMANDS[args.command][0](args, params)
-    except (ParamsError, TaskFileError, DataError, FileNotFoundError) as err:
+    except (ValueError, RuntimeError, FileNotFoundError) as err:  # ParamsError, DataError, ... are ValueErrors
         print(f"sciriff {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0
