@@ -48,10 +48,6 @@ class Task:
     def source_name(self) -> str:
         return self.source["name"]
 
-    @property
-    def json_output(self) -> bool:
-        return self.output_context in ("json", "jsonlines")
-
     def metadata(self) -> dict[str, Any]:
         """The `metadata` block of a rendered instance, as in the released SciRIFF data."""
         return {
