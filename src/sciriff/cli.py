@@ -79,14 +79,14 @@ def cmd_score(args: argparse.Namespace, params: Params) -> None:
 
     if args.model not in params.models:
         raise ParamsError(f"--model {args.model}: not in params.yaml models {sorted(params.models)}")
-    document = run_score(args.model, params)
+    document = run_score(args.model, params.score)
     print(json.dumps(document["headline"], indent=2))
 
 
 def cmd_compare(args: argparse.Namespace, params: Params) -> None:
     from sciriff.score import comparison_table, run_compare
 
-    print(comparison_table(run_compare(params)))
+    print(comparison_table(run_compare(params.models, params.score.reference_model)))
 
 
 def cmd_score_file(args: argparse.Namespace, params: Params) -> None:

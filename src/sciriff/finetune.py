@@ -5,7 +5,8 @@ token is trained, every user turn and assistant header masked), for single- and 
 conversations. Packing (best-fit, padding-free) by default. Checkpoints go under
 .cache/finetune/<fingerprint of data + base model + params>, outside DVC outputs: an interrupted run
 resumes from the last one, and a checkpoint from other inputs is never reused. The finished model
-describes itself: resolved params, chat template, library versions, git commit and data hash.
+describes itself: resolved params, chat template, library versions and data hash (no commit or
+time: the same inputs give the same bytes, so `dvc repro` reproduces dvc.lock; MLflow has the commit).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from sciriff.io import atomic_path, sha256_file
 from sciriff.params import FinetuneParams
-from sciriff.tracking import git_commit, mlflow_run, repo_root
+from sciriff.tracking import mlflow_run, repo_root
 
 
 def fingerprint(mix_file: Path, base_dir: Path, params: FinetuneParams) -> str:
@@ -183,7 +184,6 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
         "base_model": str(base_dir),
         "finetune": params.model_dump(),
         "data": {"mix_sha256": sha256_file(mix_file), "examples": len(train)},
-        "git_commit": git_commit(),
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "transformers": transformers.__version__, "trl": trl.__version__,
                      "datasets": datasets.__version__},

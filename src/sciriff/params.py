@@ -142,9 +142,15 @@ class JudgeParams(Section):
     cache: str = Field(".cache/judge.sqlite", description="Replies cached by judge model and prompt.")
 
 
+class IntervalParams(Section):
+    replicates: int = Field(1000, ge=10, description="Bootstrap replicates for the 95% intervals.")
+    seed: int = 13
+
+
 class ScoreParams(Section):
     compat: Literal["official", "corrected"] = "official"
     judge: JudgeParams = JudgeParams()
+    intervals: IntervalParams = IntervalParams()
     reference_model: str = Field("baseline", description="Model the others are compared against.")
 
 

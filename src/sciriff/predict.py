@@ -180,36 +180,50 @@ def run_predict(
     partial_dir = repo_root() / ".cache" / "predict" / f"{model_name}-{_model_key(model_dir, params)}"
     partial_dir.mkdir(parents=True, exist_ok=True)
     settings = decoding(params)
-    backend: Backend | None = None
-    counts: dict[str, int] = {}
     with mlflow_run(f"predict@{model_name}", {"model": model_name, "predict": params.model_dump()}) as mlflow:
-        for task in eval_tasks(rendered_dir):
-            rows = list(read_jsonl(Path(rendered_dir) / task / f"{params.split}.jsonl"))[: params.max_instances]
-            partial = partial_dir / f"{task}.jsonl"
-            done = {r["id"]: r for r in read_jsonl(partial)} if partial.exists() else {}
-            todo = [
-                r
-                for r in rows
-                if r["_instance_id"] not in done
-                or done[r["_instance_id"]]["prompt_sha256"] != _prompt_hash(_messages(r))
-            ]
-            if todo:
-                backend = backend or make_backend(model_dir, params)
-                with (
-                    partial.open("a", encoding="utf-8") as handle,
-                    tqdm(total=len(todo), desc=f"{model_name}/{task}") as bar,
-                ):
-                    for index, text in backend.generate([_messages(r) for r in todo], params.max_new_tokens):
-                        record = _record(todo[index], text, model_name, backend.name, settings)
-                        handle.write(dumps(record) + "\n")
-                        handle.flush()
-                        done[record["id"]] = record
+        tasks = eval_tasks(rendered_dir)
+        rows = {t: list(read_jsonl(Path(rendered_dir) / t / f"{params.split}.jsonl"))[: params.max_instances]
+                for t in tasks}
+        done = {t: _resumed(partial_dir / f"{t}.jsonl") for t in tasks}
+        # One generate call over every task's missing instances: the backend batches prompts of similar
+        # length together across tasks, which pads less and keeps the batches full.
+        todo = [(t, r) for t in tasks for r in rows[t]
+                if r["_instance_id"] not in done[t]
+                or done[t][r["_instance_id"]]["prompt_sha256"] != _prompt_hash(_messages(r))]
+        if todo:
+            backend = make_backend(model_dir, params)
+            handles = {t: (partial_dir / f"{t}.jsonl").open("a", encoding="utf-8") for t in {t for t, _ in todo}}
+            try:
+                with tqdm(total=len(todo), desc=f"predict {model_name}", unit="instance") as bar:
+                    for index, text in backend.generate([_messages(r) for _, r in todo], params.max_new_tokens):
+                        task, row = todo[index]
+                        record = _record(row, text, model_name, backend.name, settings)
+                        handles[task].write(dumps(record) + "\n")
+                        handles[task].flush()
+                        done[task][record["id"]] = record
                         bar.update()
-            final = sorted((done[r["_instance_id"]] for r in rows), key=lambda r: r["id"])
+            finally:
+                for handle in handles.values():
+                    handle.close()
+        counts: dict[str, int] = {}
+        for task in tasks:
+            final = sorted((done[task][r["_instance_id"]] for r in rows[task]), key=lambda r: r["id"])
             counts[task] = write_jsonl(Path(out_dir) / model_name / f"{task}.jsonl", final)
-            partial.unlink()  # only an interrupted run needs it
+        for task in tasks:
+            (partial_dir / f"{task}.jsonl").unlink(missing_ok=True)  # only an interrupted run needs them
         mlflow.log_metrics({f"instances.{task}": n for task, n in counts.items()})
     return counts
+
+
+def _resumed(partial: Path) -> dict[str, dict]:
+    """Predictions an interrupted run already made (a torn last line, from a kill mid-write, is dropped)."""
+    if not partial.exists():
+        return {}
+    lines = partial.read_text(encoding="utf-8").splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines = lines[:-1]
+        partial.write_text("".join(lines), encoding="utf-8")
+    return {r["id"]: r for r in map(json.loads, lines)}
 
 
 def _messages(row: dict) -> Messages:

@@ -34,11 +34,20 @@ def compare_with_paper(headline: dict[str, Any], paper: dict[str, Any], row: str
     return out
 
 
+def official_headline(document: dict[str, Any]) -> dict[str, Any]:
+    """The headline under official column names, from a full scores document or a compact metrics file."""
+    from sciriff.evaluation.report import SHORT_NAMES
+
+    if "headline" in document:
+        return document["headline"]
+    return {"mean": document.get("mean"), **{column: document.get(short) for column, short in SHORT_NAMES.items()}}
+
+
 def run_verify(metrics_file: str | Path, row: str, tolerance: float, paper_file: str | Path = PAPER_TABLE) -> bool:
     """Print the side-by-side table; True when every compared column is within tolerance."""
     document = read_json(metrics_file)
     paper = read_json(paper_file)
-    rows = compare_with_paper(document["headline"], paper, row, tolerance)
+    rows = compare_with_paper(official_headline(document), paper, row, tolerance)
     table = Table(title=f"{document.get('model', metrics_file)} vs paper row '{row}' (tolerance ±{tolerance})")
     for name in ("column", "ours", "paper", "diff", "status"):
         table.add_column(name, justify="left" if name == "column" else "right")

@@ -267,7 +267,7 @@ class LocalJudge:
     The evaluators parse it with the official rules unchanged.
     """
 
-    def __init__(self, model_dir: str | Path, max_new_tokens: int = 256, batch_size: int = 4,
+    def __init__(self, model_dir: str | Path, max_new_tokens: int = 256, batch_size: int = 16,
                  cache: JudgeCache | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -32,6 +32,13 @@ HEADLINE_COLUMNS: tuple[str, ...] = (
     "scifact_entailment.f1_evidence_token",
 )
 
+# Short names for the metrics file DVC shows (`dvc metrics show` prints one column per key).
+SHORT_NAMES: dict[str, str] = dict(zip(HEADLINE_COLUMNS, (
+    "bioasq_f1", "biored_f1", "discomat_bleu", "ei_f1", "multicite_f1", "mup_judge", "qasper_judge",
+    "qasper_f1_ev", "scierc_f1", "scifact_f1_label", "scifact_f1_ev"), strict=True))
+# The columns computed without an LM judge (the ones a local 135M judge cannot blur).
+JUDGE_FREE: tuple[str, ...] = tuple(c for c in HEADLINE_COLUMNS if "lm_judge" not in c)
+
 
 def _finite(value: object) -> float | None:
     if isinstance(value, int | float) and math.isfinite(value):
