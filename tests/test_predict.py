@@ -35,7 +35,9 @@ def test_predict_is_batched_resumable_and_sorted(tiny_model_dir: Path, workdir: 
 
     # An interrupted run left two finished predictions: the rerun generates only the other three.
     (partial_dir,) = (workdir / ".cache" / "predict").glob("tiny-*")
-    (partial_dir / "toy.jsonl").write_text("".join(line + "\n" for line in first.decode().splitlines()[:2]))
+    # The kill came mid-write: a torn third line is dropped and that instance generated again.
+    lines = first.decode().splitlines()
+    (partial_dir / "toy.jsonl").write_text("".join(line + "\n" for line in lines[:2]) + lines[2][:25])
     final.unlink()
     generated: list[int] = []
     import sciriff.predict as predict_module

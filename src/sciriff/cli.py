@@ -94,7 +94,8 @@ def cmd_score_file(args: argparse.Namespace, params: Params) -> None:
     from sciriff.evaluation.judge import make_judge
 
     judge = make_judge(params.score.judge.model_dump())
-    result = score_file(Path(args.predictions), Path(args.out), compat=params.score.compat, judge=judge)
+    result = score_file(Path(args.predictions), Path(args.out), compat=params.score.compat, judge=judge,
+                        gold_dir=Path(args.gold) if args.gold else None, split=args.split)
     for task, warnings in result["warnings"].items():
         for warning in warnings:
             print(f"warning: {task}: {warning}", file=sys.stderr)
@@ -155,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         parsers[name].add_argument("--model", required=True, help="a model name from params.yaml `models`")
     parsers["score-file"].add_argument("--predictions", required=True, help="predictions JSONL")
     parsers["score-file"].add_argument("--out", required=True, help="directory for metrics.json and summary.json")
+    parsers["score-file"].add_argument("--gold", help="rendered data directory (e.g. data/rendered): report gold ids "
+                                       "with no prediction")
+    parsers["score-file"].add_argument("--split", default="test", help="gold split under --gold (default: test)")
     parsers["synth"].add_argument("--raw", default="data/raw", help="ingested sample to grow")
     parsers["synth"].add_argument("--out", required=True, help="directory for the synthetic raw corpus")
     parsers["synth"].add_argument("--instances", type=int, default=137_132, help="task instances in all")

@@ -42,8 +42,13 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
 def read_jsonl_numbered(path: str | Path) -> Iterator[tuple[int, dict]]:
     """Yield (line number, record) pairs, so later errors can name the line too."""
     path = Path(path)
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for lineno, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path}:{lineno}: not valid UTF-8 (byte {err.start}: {raw[err.start:err.start + 1]!r})"
+                                ) from None
             if not line.strip():
                 continue
             try:
@@ -57,10 +62,16 @@ def read_jsonl_numbered(path: str | Path) -> Iterator[tuple[int, dict]]:
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling path; on success it replaces `path` (file or directory) in one rename."""
+    """Yield a temporary sibling path; on success it replaces `path` (file or directory) in one rename.
+
+    The temporary lives in a `.<name>.partial-*` directory (git-ignored); ones a killed run left behind
+    for the same path are removed first.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / path.name
+    for stale in path.parent.glob(f".{path.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent)) / path.name
     try:
         yield tmp
         if path.is_dir() and not path.is_symlink():

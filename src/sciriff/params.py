@@ -52,7 +52,7 @@ class RenderParams(Section):
 
 
 class MixParams(Section):
-    per_task: int = Field(1000, ge=0, description="Training instances per science task (paper: 1000).")
+    per_task: int = Field(1000, ge=0, strict=True, description="Training instances per science task (paper: 1000).")
     general: Literal["match", "none", "all"] = Field(
         "match", description="General-domain share: as many as the science part (paper), none, or all."
     )
@@ -138,6 +138,7 @@ class JudgeParams(Section):
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint (default: OPENAI_BASE_URL).")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key (never logged).")
     concurrency: int = Field(4, ge=1)
+    max_retries: int = Field(5, ge=0, description="Retries of a failed request (429, 5xx, timeouts), with backoff.")
     max_tokens: int = Field(512, ge=8, description="Longest judge reply (explanation + rating).")
     cache: str = Field(".cache/judge.sqlite", description="Replies cached by judge model and prompt.")
 

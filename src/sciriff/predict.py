@@ -117,7 +117,8 @@ class OpenAIBackend:
         from sciriff.evaluation.judge import OpenAIJudge
 
         self.client_args = {"model": params.api.model or str(model_dir), "base_url": params.api.base_url,
-                            "api_key": os.environ.get(params.api.api_key_env), "concurrency": params.api.concurrency}
+                            "api_key": os.environ.get(params.api.api_key_env), "concurrency": params.api.concurrency,
+                            "role": "predict"}
         self.make_client = OpenAIJudge
         self.chunk = 4 * params.api.concurrency
 

@@ -104,7 +104,12 @@ def test_score_file_nan_written_as_null(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [({"task": "bioasq", "prediction": "[]", "reference": "[]"}, r"p\.jsonl:2: unknown task 'bioasq'"),
-     ({"task": "bioasq_list_qa", "prediction": "[]", "reference": ["a"]}, r":2: field 'reference' must be a string")],
+     ({"task": "bioasq_list_qa", "id": "2", "prediction": "[]", "reference": ["a"]},
+      r":2: field 'reference' must be a string"),
+     ({"task": "bioasq_list_qa", "id": "1", "prediction": "[]", "reference": "[]"},
+      r":2: duplicate id '1' for bioasq_list_qa \(first at line 1\)"),
+     ({"task": "bioasq_list_qa", "id": None, "prediction": "[]", "reference": "[]"},
+      r":2: field 'id' must be a non-empty string, got None")],
 )
 def test_score_file_bad_lines_name_the_line(tmp_path: Path, line: dict, message: str) -> None:
     good = {"task": "bioasq_list_qa", "id": "1", "prediction": "[]", "reference": "[]", "input": ""}
@@ -112,3 +117,23 @@ def test_score_file_bad_lines_name_the_line(tmp_path: Path, line: dict, message:
     with pytest.raises(DataError, match=message):
         score_file(tmp_path / "p.jsonl", tmp_path / "out")
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_score_file_empty_file_and_out_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "p.jsonl").write_text("")
+    with pytest.raises(DataError, match=r"p\.jsonl: no predictions \(the file is empty\)"):
+        score_file(tmp_path / "p.jsonl", tmp_path / "out")
+    (tmp_path / "out.txt").write_text("x")
+    with pytest.raises(DataError, match=r"--out .*out\.txt: is a file"):
+        score_file(tmp_path / "p.jsonl", tmp_path / "out.txt")
+
+
+def test_score_file_reports_gold_ids_without_a_prediction(tmp_path: Path) -> None:
+    gold = tmp_path / "rendered" / "bioasq_list_qa"
+    gold.mkdir(parents=True)
+    write_jsonl(gold / "test.jsonl", [{"_instance_id": i, "input": "q", "output": "[]"} for i in ("1", "2", "3")])
+    write_jsonl(tmp_path / "p.jsonl", [{"task": "bioasq_list_qa", "id": "2", "prediction": "[]", "reference": "[]",
+                                        "input": "q"}])
+    result = score_file(tmp_path / "p.jsonl", tmp_path / "out", gold_dir=tmp_path / "rendered")
+    assert result["missing"] == {"bioasq_list_qa": ["1", "3"]}
+    assert "2 gold instance(s) have no prediction" in result["warnings"]["bioasq_list_qa"][-1]

@@ -141,7 +141,8 @@ class OpenAIJudge:
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None,
                  concurrency: int = 4, max_retries: int = 5, timeout: float = 120,
                  max_tokens: int | None = 512, cache: JudgeCache | None = None,
-                 base_delay: float = 1.0, max_delay: float = 60.0, temperature: float = 0.0):
+                 base_delay: float = 1.0, max_delay: float = 60.0, temperature: float = 0.0,
+                 role: str = "judge"):
         import openai
 
         if concurrency < 1 or max_retries < 0:
@@ -154,6 +155,7 @@ class OpenAIJudge:
                                  "for the OpenAI judge")
             api_key = PLACEHOLDER_KEY
         self.name = model
+        self.role = role  # who is calling, for the logs: the judge, predict, a teacher
         self.model = model
         self.base_url = base_url
         self.concurrency = concurrency
@@ -218,8 +220,9 @@ class OpenAIJudge:
                     return None
                 self.stats.add(retries=1)
                 delay = self._delay(attempt, exc)
-                log.warning("judge %s: %s (attempt %d/%d), retrying in %.2fs", self.name,
-                            self._describe(exc, status), attempt + 1, self.max_retries + 1, delay)
+                log.warning("%s %s at %s: %s (attempt %d/%d), retrying in %.2fs", self.role, self.name,
+                            self.base_url or "api.openai.com", self._describe(exc, status), attempt + 1,
+                            self.max_retries + 1, delay)
                 time.sleep(delay)
                 continue
             content = response.choices[0].message.content if response.choices else None
@@ -251,8 +254,8 @@ class OpenAIJudge:
                 message: str | None = None) -> None:
         error = {"prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(), "status": status,
                  "attempts": attempts, "error": self._describe(exc, status, message)}
-        log.warning("judge %s gave up on a prompt after %d attempt(s): %s", self.name, attempts,
-                    error["error"])
+        log.warning("%s %s at %s gave up on a prompt after %d attempt(s): %s", self.role, self.name,
+                    self.base_url or "api.openai.com", attempts, error["error"])
         with self._errors_lock:
             self.errors.append(error)
 
@@ -362,6 +365,9 @@ def make_judge(spec: dict[str, Any]) -> Judge | None:
     cache = JudgeCache(spec["cache"]) if spec.get("cache") else None
     max_tokens = int(spec.get("max_tokens", 512))
     if backend == "local":
+        if not Path(spec["model"]).is_dir():
+            raise ValueError(f"params.yaml: score.judge.model: local judge checkpoint {spec['model']!r} is not a "
+                             "directory (build it with `sciriff base-model`, or set backend: openai)")
         return LocalJudge(spec["model"], max_new_tokens=max_tokens, cache=cache)
     key_env = spec.get("api_key_env") or "OPENAI_API_KEY"
     base_url = spec.get("base_url") or os.environ.get("OPENAI_BASE_URL") or None
@@ -369,4 +375,5 @@ def make_judge(spec: dict[str, Any]) -> Judge | None:
     if api_key is None and base_url is None:
         raise ValueError(f"params.yaml: score.judge.api_key_env: environment variable {key_env} is not set")
     return OpenAIJudge(spec["model"], base_url=base_url, api_key=api_key or PLACEHOLDER_KEY,
-                       concurrency=int(spec.get("concurrency", 4)), max_tokens=max_tokens, cache=cache)
+                       concurrency=int(spec.get("concurrency", 4)), max_retries=int(spec.get("max_retries", 5)),
+                       max_tokens=max_tokens, cache=cache)

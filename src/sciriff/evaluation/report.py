@@ -67,11 +67,19 @@ def headline(scores: dict[str, TaskScore]) -> dict[str, float | None]:
 def _read_predictions(path: Path) -> dict[str, dict[str, list[str]]]:
     """Group a predictions JSONL by task, in file order; errors name the line."""
     by_task: dict[str, dict[str, list[str]]] = {}
+    seen: dict[tuple[str, str], int] = {}
     for lineno, record in read_jsonl_numbered(path):
         where = f"{path}:{lineno}"
         task = record.get("task")
         if task not in EVALUATORS:
             raise DataError(f"{where}: unknown task {task!r}; expected one of {', '.join(EVALUATORS)}")
+        instance_id = record.get("id")
+        if not isinstance(instance_id, str) or not instance_id:
+            raise DataError(f"{where}: field 'id' must be a non-empty string, got {instance_id!r}")
+        if (task, instance_id) in seen:
+            first = seen[task, instance_id]
+            raise DataError(f"{where}: duplicate id {instance_id!r} for {task} (first at line {first})")
+        seen[task, instance_id] = lineno
         prediction = record.get("prediction")
         prediction = "" if prediction is None else prediction  # a model that produced nothing
         reference = record.get("reference")
@@ -80,23 +88,45 @@ def _read_predictions(path: Path) -> dict[str, dict[str, list[str]]]:
         for name, value in (("prediction", prediction), ("reference", reference), ("input", prompt)):
             if not isinstance(value, str):
                 raise DataError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
-        group = by_task.setdefault(task, {"predictions": [], "references": [], "prompts": []})
+        group = by_task.setdefault(task, {"predictions": [], "references": [], "prompts": [], "ids": []})
+        group["ids"].append(instance_id)
         group["predictions"].append(prediction)
         group["references"].append(reference)
         group["prompts"].append(prompt)
+    if not by_task:
+        raise DataError(f"{path}: no predictions (the file is empty)")
     return by_task
 
 
+def _missing_ids(by_task: dict[str, dict[str, list[str]]], gold_dir: Path, split: str) -> dict[str, list[str]]:
+    """Gold ids (gold_dir/<task>/<split>.jsonl, as render writes them) with no prediction, per task."""
+    missing = {}
+    for task, group in by_task.items():
+        gold_file = gold_dir / task / f"{split}.jsonl"
+        if not gold_file.exists():
+            raise DataError(f"{gold_file}: gold file for {task} not found")
+        gold = [record.get("_instance_id", record.get("id")) for _, record in read_jsonl_numbered(gold_file)]
+        if absent := sorted(set(gold) - set(group["ids"])):
+            missing[task] = absent
+    return missing
+
+
 def score_file(
-    predictions_path: Path, out_dir: Path, *, compat: Compat = "official", judge: Judge | None = None
+    predictions_path: Path, out_dir: Path, *, compat: Compat = "official", judge: Judge | None = None,
+    gold_dir: Path | None = None, split: str = "test",
 ) -> dict:
     """Score a predictions JSONL ({"task","id","prediction","reference","input"} per line).
 
     Writes out_dir/metrics.json ({task: flat metrics}, NaN written as null) and out_dir/summary.json
     (headline columns 0-100, mean, median, n_columns, judge). Returns those plus each task's warnings.
+    Ids must be unique per task; with `gold_dir` (a rendered data directory), gold instances that have
+    no prediction are reported under `missing` and as warnings.
     """
     predictions_path, out_dir = Path(predictions_path), Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"--out {out_dir}: is a file; give a directory for metrics.json and summary.json")
     by_task = _read_predictions(predictions_path)
+    missing = _missing_ids(by_task, Path(gold_dir), split) if gold_dir is not None else {}
     scores = {
         task: score_task(task, group["predictions"], group["references"], group["prompts"],
                          compat=compat, judge=judge)
@@ -108,5 +138,7 @@ def score_file(
     summary["judge"] = ", ".join(judges) or None
     write_json(out_dir / "metrics.json", metrics)
     write_json(out_dir / "summary.json", summary)
-    return {"metrics": metrics, "summary": summary,
-            "warnings": {task: score.warnings for task, score in scores.items() if score.warnings}}
+    warnings = {task: list(score.warnings) for task, score in scores.items() if score.warnings}
+    for task, ids in missing.items():
+        warnings.setdefault(task, []).append(f"{len(ids)} gold instance(s) have no prediction: {ids[:5]}")
+    return {"metrics": metrics, "summary": summary, "warnings": warnings, "missing": missing}

@@ -1,0 +1,87 @@
+"""dvc.yaml lineage is complete: a stage depends on every package module its command imports.
+
+Without this, editing a helper module (io.py's seeding, params.py's defaults) leaves `dvc status`
+reporting "up to date" over stale outputs. The imports are read from the source (ast), transitively:
+the CLI's module-level imports plus the stage's `cmd_*` function, then everything those modules import.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sciriff.params import load_params
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src"
+
+
+def _module_file(module: str) -> Path | None:
+    base = SRC / Path(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _imports(nodes: list[ast.AST]) -> set[str]:
+    found: set[str] = set()
+    for tree in nodes:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sciriff"):
+                found.add(node.module)
+                found |= {f"{node.module}.{alias.name}" for alias in node.names
+                          if _module_file(f"{node.module}.{alias.name}")}
+            elif isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names if alias.name.startswith("sciriff")}
+    return {m for m in found if _module_file(m)}
+
+
+def stage_modules(command: str) -> set[Path]:
+    """Source files a `sciriff <subcommand>` run can import."""
+    cli = ast.parse((SRC / "sciriff" / "cli.py").read_text())
+    function = "cmd_" + command.split()[1].replace("-", "_")
+    body = [n for n in cli.body if isinstance(n, ast.FunctionDef) and n.name == function]
+    assert body, f"cli.py has no {function}"
+    todo = _imports([n for n in cli.body if isinstance(n, (ast.Import, ast.ImportFrom))] + body)
+    seen = {"sciriff.cli", "sciriff"}
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        parents = [".".join(module.split(".")[:i]) for i in range(2, len(module.split(".")))]
+        todo |= _imports([ast.parse(_module_file(module).read_text())]) | set(parents)
+    return {_module_file(m).relative_to(REPO) for m in seen}
+
+
+def _stages() -> list[tuple[str, str, list[str]]]:
+    dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    models = load_params(REPO / "params.yaml").models
+    out = []
+    for name, body in dvc.items():
+        if "foreach" in body:
+            for key, item in models.items():
+                deps = [d.replace("${key}", key).replace("${item}", item) for d in body["do"]["deps"]]
+                out.append((f"{name}@{key}", body["do"]["cmd"], deps))
+        else:
+            out.append((name, body["cmd"], body.get("deps", [])))
+    return out
+
+
+@pytest.mark.parametrize(("stage", "command", "deps"), _stages(), ids=[s[0] for s in _stages()])
+def test_stage_depends_on_every_module_it_imports(stage: str, command: str, deps: list[str]) -> None:
+    covered = [Path(d.split("#")[0].strip()) for d in deps]
+    missing = sorted(str(f) for f in stage_modules(command)
+                     if not any(f == d or d in f.parents for d in covered))
+    assert not missing, f"dvc.yaml stage {stage}: add these imported modules to deps: {missing}"
+
+
+def test_the_import_walk_follows_function_level_imports() -> None:
+    files = {str(f) for f in stage_modules("sciriff score --model x")}
+    assert {"src/sciriff/cli.py", "src/sciriff/params.py", "src/sciriff/io.py",
+            "src/sciriff/evaluation/judge.py", "src/sciriff/tracking.py"} <= files
+    assert "src/sciriff/finetune.py" not in files
