@@ -35,3 +35,36 @@ def test_invalid_value_names_the_key(tmp_path: Path, edit: str, expected: str) -
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ParamsError, match="not found"):
         load_params(tmp_path / "nope.yaml")
+
+
+def _missing_keys(model: type, written: dict, prefix: str = "") -> list[str]:
+    from pydantic import BaseModel
+
+    missing = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        if name not in written:
+            missing.append(key)
+            continue
+        nested = [t for t in getattr(field.annotation, "__args__", (field.annotation,))
+                  if isinstance(t, type) and issubclass(t, BaseModel)]
+        if nested and isinstance(written[name], dict):
+            missing += _missing_keys(nested[0], written[name], f"{key}.")
+    return missing
+
+
+def test_every_key_a_stage_reads_is_written_in_params_yaml() -> None:
+    """DVC sees only params.yaml: a value coming from a code default would change no hash when it changes."""
+    import yaml
+
+    from sciriff.params import Params
+
+    written = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert _missing_keys(Params, written) == []
+
+
+def test_a_boolean_is_not_a_count(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("mix:\n  per_task: true\n")
+    with pytest.raises(ParamsError, match="mix.per_task"):
+        load_params(path)
