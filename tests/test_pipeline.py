@@ -83,7 +83,7 @@ def test_repro_builds_every_stage(pipeline: tuple[Path, str]) -> None:
         assert set(full["tasks"]) == set(eval_tasks) and full["headline"]["mean"] == pytest.approx(metrics["mean"],
                                                                                                   abs=0.01)
         low, high = full["ci95"]["mean"]
-        assert low <= full["headline"]["mean"] + 1e-6 and full["headline"]["mean"] <= high + 1e-6
+        assert low - 1e-3 <= full["headline"]["mean"] <= high + 1e-3  # intervals are rounded to 4 places
     comparison = json.loads((repo / "metrics" / "comparison.json").read_text())
     assert set(comparison) == {"scitulu"} and "mean_delta" in comparison["scitulu"]
     assert "JSON parse rate" in (repo / "metrics" / "comparison.md").read_text()
