@@ -92,10 +92,12 @@ def cmd_compare(args: argparse.Namespace, params: Params) -> None:
 def cmd_score_file(args: argparse.Namespace, params: Params) -> None:
     from sciriff.evaluation import score_file
     from sciriff.evaluation.judge import make_judge
+    from sciriff.evaluation.official_prompts import load_judge_prompts
 
+    official = load_judge_prompts(params.score.judge.prompts, params.score.judge.official_checkout)
     judge = make_judge(params.score.judge.model_dump())
     result = score_file(Path(args.predictions), Path(args.out), compat=params.score.compat, judge=judge,
-                        gold_dir=Path(args.gold) if args.gold else None, split=args.split)
+                        gold_dir=Path(args.gold) if args.gold else None, split=args.split, judge_prompts=official)
     for task, warnings in result["warnings"].items():
         for warning in warnings:
             print(f"warning: {task}: {warning}", file=sys.stderr)
