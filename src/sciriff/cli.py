@@ -126,7 +126,9 @@ def cmd_tasks(args: argparse.Namespace, params: Params) -> None:
         changed = pin_task_files(args.manifest, args.templates)
         for path, old, new in changed:
             print(f"{path}: revision {old} -> {new}")
-        print(f"pinned {len(changed)} task file(s) to the commits recorded in {args.manifest}")
+        source = json.loads(Path(args.manifest).read_text(encoding="utf-8")).get("ingest_source")
+        note = "" if source == "hf" else f" (it records ingest.source: {source}; only hub sources are pinned)"
+        print(f"pinned {len(changed)} task file(s) to the commits recorded in {args.manifest}{note}")
         return
     catalog = load_catalog(args.templates)
     if args.action == "validate":
