@@ -73,3 +73,32 @@ def served(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+class FakeHub:
+    """Stand-in for huggingface_hub.HfApi (the hub is not reachable here): `dataset_info(id, revision=...)`
+    answers a made-up commit sha per (id, revision) and keeps the calls; ids in `fail` raise as the hub would."""
+
+    def __init__(self, fail: tuple[str, ...] = ()) -> None:
+        self.calls: list[tuple[str, str | None]] = []
+        self.fail = fail
+
+    @staticmethod
+    def sha(repo_id: str, revision: str | None) -> str:
+        import hashlib
+
+        return hashlib.sha1(f"{repo_id}@{revision}".encode()).hexdigest()
+
+    def dataset_info(self, repo_id: str, *, revision: str | None = None) -> object:
+        from types import SimpleNamespace
+
+        self.calls.append((repo_id, revision))
+        if repo_id in self.fail:
+            raise ConnectionError(f"stand-in hub: {repo_id} unreachable")
+        return SimpleNamespace(id=repo_id, sha=self.sha(repo_id, revision))
+
+
+@pytest.fixture
+def fake_hub() -> FakeHub:
+    """A FakeHub (stand-in for HfApi revision lookups)."""
+    return FakeHub()

@@ -99,9 +99,10 @@ def test_released_record_without_instance_id_is_an_error(tmp_path: Path) -> None
         run_ingest([SCIFACT], params, tmp_path / "raw")
 
 
-def test_hub_branch_loads_with_datasets_from_a_local_dataset_dir(tmp_path: Path) -> None:
-    """`source: hf` goes through datasets.load_dataset(id, subset, revision=...); a local directory of
-    JSONL splits is a valid id for it, so the hub code path runs offline on project-made data."""
+def test_fake_hub_resolved_branch_loads_with_datasets_from_a_local_dataset_dir(tmp_path: Path, fake_hub) -> None:
+    """`source: hf` goes through datasets.load_dataset(id, subset, revision=<resolved sha>); a local
+    directory of JSONL splits is a valid id for it, so the hub code path runs offline on project-made
+    data. The revision lookup (HfApi.dataset_info) is the one stand-in: FakeHub, the hub is not reachable."""
     from dataclasses import replace
 
     hub = tmp_path / "hub_scifact"
@@ -113,7 +114,7 @@ def test_hub_branch_loads_with_datasets_from_a_local_dataset_dir(tmp_path: Path)
     (general / "train.jsonl").write_text(json.dumps(GENERAL) + "\n")
     task = replace(SCIFACT, source={**SCIFACT.source, "hf": {"id": str(hub), "revision": "main", "subset": None}})
     params = IngestParams(source="hf", general={"id": str(general), "revision": "main"})
-    assert run_ingest([task], params, tmp_path / "raw") == {"scifact_entailment": 2, "general": 1}
+    assert run_ingest([task], params, tmp_path / "raw", hub=fake_hub) == {"scifact_entailment": 2, "general": 1}
     rows = list(read_jsonl(tmp_path / "raw" / "scifact_entailment.jsonl"))
     assert [(r["split"], r["id"]) for r in rows] == [("train", "1_7"), ("test", "9_7")]
 

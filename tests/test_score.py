@@ -62,3 +62,22 @@ def test_a_local_judge_path_that_does_not_exist_fails_at_once(tmp_path: Path) ->
     params = ScoreParams(judge=JudgeParams(backend="local", model=str(tmp_path / "nowhere")))
     with pytest.raises(ValueError, match=r"score\.judge\.model: local judge checkpoint .*nowhere.* is not a directory"):
         run_score("m", params, _predictions(tmp_path), tmp_path / "metrics", tmp_path / "scores")
+
+
+def test_the_scores_record_which_judge_prompts_were_used(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """`judge_prompts` in data/scores/<model>/metrics.json: project, or official@<pin> of the checkout read."""
+    from sciriff.evaluation.official_prompts import OFFICIAL_FILES
+
+    checkout = tmp_path / "SciRIFF"  # the official layout with placeholder prompt functions (not their text)
+    for relative, signature in ((OFFICIAL_FILES["qasper"], "instance"), (OFFICIAL_FILES["mup"], "instance, eval_type")):
+        (checkout / relative).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / relative).write_text(f'def make_prompt({signature}):\n    prompt = f"""PLACEHOLDER\n'
+                                         '    {instance[\'prompt\']}\n    Rating:"""\n    return prompt\n')
+    predictions = _predictions(tmp_path)
+    for prompts, expected in (("project", "project"), ("official", "official@sha256:")):
+        judge = JudgeParams(backend="local", model=str(tiny_model_dir), max_tokens=8, prompts=prompts,
+                            official_checkout=str(checkout), cache=str(tmp_path / f"{prompts}.sqlite"))
+        params = ScoreParams(judge=judge, intervals={"replicates": 10, "seed": 1})
+        run_score("m", params, predictions, tmp_path / "metrics", tmp_path / prompts)
+        written = json.loads((tmp_path / prompts / "m" / "metrics.json").read_text())
+        assert written["judge_prompts"].startswith(expected) and written["judge"].startswith("local:")

@@ -92,10 +92,12 @@ def cmd_compare(args: argparse.Namespace, params: Params) -> None:
 def cmd_score_file(args: argparse.Namespace, params: Params) -> None:
     from sciriff.evaluation import score_file
     from sciriff.evaluation.judge import make_judge
+    from sciriff.evaluation.official_prompts import load_judge_prompts
 
+    official = load_judge_prompts(params.score.judge.prompts, params.score.judge.official_checkout)
     judge = make_judge(params.score.judge.model_dump())
     result = score_file(Path(args.predictions), Path(args.out), compat=params.score.compat, judge=judge,
-                        gold_dir=Path(args.gold) if args.gold else None, split=args.split)
+                        gold_dir=Path(args.gold) if args.gold else None, split=args.split, judge_prompts=official)
     for task, warnings in result["warnings"].items():
         for warning in warnings:
             print(f"warning: {task}: {warning}", file=sys.stderr)
@@ -118,6 +120,16 @@ def cmd_verify(args: argparse.Namespace, params: Params) -> None:
 def cmd_tasks(args: argparse.Namespace, params: Params) -> None:
     from sciriff.show import print_catalog
 
+    if args.action == "pin":
+        from sciriff.sources import pin_task_files
+
+        changed = pin_task_files(args.manifest, args.templates)
+        for path, old, new in changed:
+            print(f"{path}: revision {old} -> {new}")
+        source = json.loads(Path(args.manifest).read_text(encoding="utf-8")).get("ingest_source")
+        note = "" if source == "hf" else f" (it records ingest.source: {source}; only hub sources are pinned)"
+        print(f"pinned {len(changed)} task file(s) to the commits recorded in {args.manifest}{note}")
+        return
     catalog = load_catalog(args.templates)
     if args.action == "validate":
         print(f"{len(catalog)} task files valid in {args.templates}/")
@@ -135,7 +147,7 @@ COMMANDS = {
     "score": (cmd_score, "score a model's predictions into metrics/<model>.json"),
     "compare": (cmd_compare, "compare every model with the reference model"),
     "score-file": (cmd_score_file, "score external predictions ({task,id,prediction,reference,input} JSONL)"),
-    "tasks": (cmd_tasks, "print or validate the task catalog"),
+    "tasks": (cmd_tasks, "print, validate or pin (hub revisions to commits) the task catalog"),
     "verify": (cmd_verify, "compare a metrics file with the paper's table; non-zero exit outside tolerance"),
     "synth": (cmd_synth, "grow data/raw into a SciRIFF-sized corpus for benchmarks"),
 }
@@ -165,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["verify"].add_argument("--metrics", default="metrics/scitulu.json", help="a metrics/<model>.json file")
     parsers["verify"].add_argument("--row", default="SciTulu 7B", help="row of data/reference/paper_table.json")
     parsers["verify"].add_argument("--tolerance", type=float, default=1.0, help="points (0-100 scale)")
-    parsers["tasks"].add_argument("action", nargs="?", choices=["list", "validate"], default="list")
+    parsers["tasks"].add_argument("action", nargs="?", choices=["list", "validate", "pin"], default="list",
+                                  help="pin: write the hub commits recorded by ingest into the task files")
+    parsers["tasks"].add_argument("--manifest", default="data/raw/sources.json", help="for pin: ingest's manifest")
     parsers["tasks"].add_argument("--json", action="store_true")
     parsers["tasks"].add_argument("--templates", default="templates")
     parsers["tasks"].add_argument("--sample-dir", default="data/sample")

@@ -1,9 +1,10 @@
 """Stage `ingest`: read each task's source dataset in its own shape and normalize it to data/raw.
 
 Sources come from the bundled sample (default), local files of the same shape, or the Hugging Face
-hub with a pinned revision. One adapter per source turns records into template fields. Output:
-data/raw/<source>.jsonl with `{"id", "split", "fields"}` per instance, sorted by split and id, plus
-data/raw/general.jsonl with the general-domain conversations.
+hub at a revision resolved to its commit sha. One adapter per source turns records into template
+fields. Output: data/raw/<source>.jsonl with `{"id", "split", "fields"}` per instance, sorted by split
+and id, data/raw/general.jsonl with the general-domain conversations, and data/raw/sources.json, the
+manifest of what was read (hub id, requested revision and resolved sha; or local path and content hash).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sciriff.adapters import get_adapter
 from sciriff.catalog import Task
 from sciriff.io import DataError, atomic_path, dumps, read_jsonl_numbered
 from sciriff.params import IngestParams
+from sciriff.sources import Hub, SourceLedger
 
 SPLITS = ("train", "validation", "test")
 GENERAL_SAMPLE = "tulu_v2"
@@ -34,11 +36,11 @@ def _sample_records(directory: Path) -> Iterator[tuple[str, str, dict]]:
                 yield split, f"{path}:{lineno}", record
 
 
-def _hub_records(hf: dict[str, Any]) -> Iterator[tuple[str, str, dict]]:
-    """(split, where, record) from a Hugging Face dataset at a pinned revision."""
+def _hub_records(hf: dict[str, Any], sha: str) -> Iterator[tuple[str, str, dict]]:
+    """(split, where, record) from a Hugging Face dataset at a resolved commit."""
     import datasets
 
-    loaded = datasets.load_dataset(hf["id"], hf.get("subset"), revision=hf["revision"])
+    loaded = datasets.load_dataset(hf["id"], hf.get("subset"), revision=sha)
     for split in SPLITS:
         hub_split = {"validation": "validation" if "validation" in loaded else "dev"}.get(split, split)
         if hub_split in loaded:
@@ -46,16 +48,25 @@ def _hub_records(hf: dict[str, Any]) -> Iterator[tuple[str, str, dict]]:
                 yield split, f"{hf['id']}[{hub_split}][{index}]", record
 
 
-def source_records(task: Task, params: IngestParams) -> Iterator[tuple[str, str, dict]]:
-    """The raw records of a task's source, wherever params say they come from."""
+def source_records(task: Task, params: IngestParams, ledger: SourceLedger,
+                   users: dict[str, str]) -> Iterator[tuple[str, str, dict]]:
+    """The raw records of a task's source, wherever params say they come from, recorded in `ledger`.
+
+    `users` maps every task reading this source to its task file, for the manifest.
+    """
     if params.source == "hf":
         if "hf" not in task.source:
             if "local" not in task.source:
                 raise DataError(f"task {task.name}: its source has neither 'hf' nor 'local' ({task.path})")
-            return _sample_records(Path(task.source["local"]))
-        return _hub_records(task.source["hf"])
+            records = _sample_records(Path(task.source["local"]))
+            ledger.local(task.source_name, "local", task.source["local"], users)
+            return records
+        hf = task.source["hf"]
+        return _hub_records(hf, ledger.hub(task.source_name, hf, f"{task.path}: source.hf.revision", users))
     base = params.sample_dir if params.source == "sample" else params.local_dir
-    return _sample_records(Path(base) / task.source_name)
+    records = _sample_records(Path(base) / task.source_name)
+    ledger.local(task.source_name, params.source, Path(base) / task.source_name, users)
+    return records
 
 
 def _normalize(task: Task, records: Iterator[tuple[str, str, dict]]) -> list[dict]:
@@ -82,16 +93,18 @@ def _normalize(task: Task, records: Iterator[tuple[str, str, dict]]) -> list[dic
     return [rows[key] for key in sorted(rows, key=lambda k: (SPLITS.index(k[0]), k[1]))]
 
 
-def _general_records(params: IngestParams) -> Iterator[tuple[str, dict]]:
+def _general_records(params: IngestParams, ledger: SourceLedger) -> Iterator[tuple[str, dict]]:
     if params.source in ("hf", RELEASED) and not params.released.local:
         import datasets
 
-        loaded = datasets.load_dataset(params.general.id, revision=params.general.revision, split="train")
+        sha = ledger.hub("general", params.general.model_dump(), "params.yaml: ingest.general.revision")
+        loaded = datasets.load_dataset(params.general.id, revision=sha, split="train")
         for index, record in enumerate(loaded):
             yield f"{params.general.id}[train][{index}]", record
         return
     base = Path({"sample": params.sample_dir}.get(params.source, params.local_dir))
     path = base / GENERAL_SAMPLE / "train.jsonl"
+    ledger.local("general", "sample" if params.source == "sample" else "local", path)
     for lineno, record in read_jsonl_numbered(path):
         yield f"{path}:{lineno}", record
 
@@ -114,10 +127,11 @@ def check_conversation(record: dict, where: str) -> dict:
 RELEASED = "released"
 
 
-def _released_records(params: IngestParams) -> Iterator[tuple[str, dict]]:
+def _released_records(params: IngestParams, ledger: SourceLedger) -> Iterator[tuple[str, dict]]:
     """(where, record) of the released SciRIFF data: hub config at a pinned revision, or local files."""
     spec = params.released
     if spec.local:
+        ledger.local(RELEASED, "local", spec.local)
         for split in SPLITS:
             path = Path(spec.local) / f"{split}.jsonl"
             if path.exists():
@@ -126,7 +140,9 @@ def _released_records(params: IngestParams) -> Iterator[tuple[str, dict]]:
         return
     import datasets
 
-    loaded = datasets.load_dataset(spec.id, spec.config, revision=spec.revision)
+    sha = ledger.hub(RELEASED, {"id": spec.id, "revision": spec.revision, "subset": spec.config},
+                     "params.yaml: ingest.released.revision")
+    loaded = datasets.load_dataset(spec.id, spec.config, revision=sha)
     for split in loaded:
         for index, record in enumerate(loaded[split]):
             yield f"{spec.id}[{spec.config}][{split}][{index}]", record
@@ -146,41 +162,49 @@ def check_released(record: dict, where: str) -> dict:
             "output": record["output"], "metadata": record["metadata"]}
 
 
-def run_ingest(tasks: list[Task], params: IngestParams, out_dir: str | Path = "data/raw") -> dict[str, int]:
+def run_ingest(tasks: list[Task], params: IngestParams, out_dir: str | Path = "data/raw",
+               hub: Hub | None = None) -> dict[str, int]:
     """Normalize every source used by `tasks` plus the general data; returns instance counts per source.
 
     With `source: released`, the released SciRIFF instances replace the task sources: one file,
-    data/raw/released.jsonl, already rendered, that render routes by task.
+    data/raw/released.jsonl, already rendered, that render routes by task. `hub` resolves hub
+    revisions to commit shas (default: huggingface_hub.HfApi()).
     """
     by_source: dict[str, Task] = {}
+    users: dict[str, dict[str, str]] = {}
     for task in tasks:
         first = by_source.setdefault(task.source_name, task)
-        if first.source["adapter"] != task.source["adapter"]:
-            raise DataError(
-                f"source '{task.source_name}' is read with adapter '{first.source['adapter']}' by "
-                f"{first.name} but '{task.source['adapter']}' by {task.name}: one source, one adapter"
-            )
+        users.setdefault(task.source_name, {})[task.name] = Path(task.path).as_posix()
+        for key, what in (("adapter", "read with adapter"), ("hf", "loaded from the hub as")):
+            if first.source.get(key) != task.source.get(key):
+                raise DataError(
+                    f"source '{task.source_name}' is {what} {first.source.get(key)!r} by {first.name} "
+                    f"({first.path}) but {task.source.get(key)!r} by {task.name} ({task.path}): one source, "
+                    f"one {key}"
+                )
+    ledger = SourceLedger(hub)
     counts: dict[str, int] = {}
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
         if params.source == RELEASED:
             wanted = {task.name for task in tasks}
-            rows = sorted((r for r in (check_released(rec, where) for where, rec in _released_records(params))
+            rows = sorted((r for r in (check_released(rec, where) for where, rec in _released_records(params, ledger))
                            if r["task"] in wanted), key=lambda r: (r["task"], SPLITS.index(r["split"]), r["id"]))
             with (tmp / f"{RELEASED}.jsonl").open("w", encoding="utf-8") as handle:
                 handle.writelines(dumps(row) + "\n" for row in rows)
             counts[RELEASED] = len(rows)
             by_source = {}
         for name, task in tqdm(sorted(by_source.items()), desc="ingest", unit="source"):
-            rows = _normalize(task, source_records(task, params))
+            rows = _normalize(task, source_records(task, params, ledger, users[name]))
             with (tmp / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
                 handle.writelines(dumps(row) + "\n" for row in rows)
             counts[name] = len(rows)
         general = sorted(
-            (check_conversation(record, where) for where, record in _general_records(params)),
+            (check_conversation(record, where) for where, record in _general_records(params, ledger)),
             key=lambda r: r["id"],
         )
         with (tmp / "general.jsonl").open("w", encoding="utf-8") as handle:
             handle.writelines(dumps(row) + "\n" for row in general)
         counts["general"] = len(general)
+        ledger.write(tmp, params.source)
     return counts

@@ -141,6 +141,20 @@ class JudgeParams(Section):
     max_retries: int = Field(5, ge=0, description="Retries of a failed request (429, 5xx, timeouts), with backoff.")
     max_tokens: int = Field(512, ge=8, description="Longest judge reply (explanation + rating).")
     cache: str = Field(".cache/judge.sqlite", description="Replies cached by judge model and prompt.")
+    prompts: Literal["project", "official"] = Field(
+        "project", description="Qasper/MUP judge prompts: the project's wording, or the official evaluation "
+        "code's, read at run time from official_checkout (comparable with the paper)."
+    )
+    official_checkout: str | None = Field(
+        None, description="Local checkout of allenai/SciRIFF for prompts: official; its git commit is recorded."
+    )
+
+    @model_validator(mode="after")
+    def _checkout(self) -> JudgeParams:
+        if self.prompts == "official" and not self.official_checkout:
+            raise ValueError("score.judge.prompts is 'official' but score.judge.official_checkout is not set: give "
+                             "the path of a local checkout of allenai/SciRIFF")
+        return self
 
 
 class IntervalParams(Section):

@@ -37,10 +37,12 @@ def run_score(
     from sciriff.evaluation import headline, score_task
     from sciriff.evaluation.bootstrap import RecordingJudge, headline_intervals
     from sciriff.evaluation.judge import make_judge
+    from sciriff.evaluation.official_prompts import judge_prompts_label, load_judge_prompts
 
     files = sorted(Path(predictions_dir, model_name).glob("*.jsonl"))
     if not files:
         raise FileNotFoundError(f"{Path(predictions_dir, model_name)}: no predictions (run `sciriff predict`)")
+    official = load_judge_prompts(params.judge.prompts, params.judge.official_checkout)
     real_judge = make_judge(params.judge.model_dump())
     judge = RecordingJudge(real_judge) if real_judge is not None else None
     with mlflow_run(f"score@{model_name}", {"model": model_name, "score": params.model_dump()}) as mlflow:
@@ -49,14 +51,14 @@ def run_score(
             rows = list(read_jsonl(path))
             task = path.stem
             inputs[task] = ([r["prediction"] for r in rows], [r["reference"] for r in rows], [r["input"] for r in rows])
-            result = score_task(task, *inputs[task], compat=params.compat, judge=judge)
+            result = score_task(task, *inputs[task], compat=params.compat, judge=judge, judge_prompts=official)
             scores[task] = result
             decoding = decoding or (rows[0]["decoding"] if rows else None)
             tasks[task] = {"instances": len(rows), "summary": result.summary, "flat": result.flat,
                            "warnings": result.warnings}
             details[task] = [{"id": r["id"], **d} for r, d in zip(rows, result.details, strict=True)]
         _fail_on_judge_errors(real_judge)
-        intervals = headline_intervals(inputs, compat=params.compat, judge=judge,
+        intervals = headline_intervals(inputs, compat=params.compat, judge=judge, judge_prompts=official,
                                        replicates=params.intervals.replicates, seed=params.intervals.seed)
         head = headline(scores)
         parsed = {t: v["flat"]["json_parsed"] for t, v in tasks.items() if "json_parsed" in v["flat"]}
@@ -67,6 +69,7 @@ def run_score(
             "json_parsed": {**parsed, "mean": sum(parsed.values()) / len(parsed) if parsed else None},
             "tasks": tasks,
             "judge": judge.name if judge else None,
+            "judge_prompts": judge_prompts_label(official) if judge else None,
             "compat": params.compat,
             "decoding": decoding,
         }

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sciriff.evaluation.official_prompts import OfficialPrompts
 from sciriff.evaluation.parsing import Compat
 from sciriff.evaluation.report import headline
 from sciriff.evaluation.tasks import Judge, score_task
@@ -55,6 +56,7 @@ def headline_intervals(
     *,
     compat: Compat,
     judge: RecordingJudge | None,
+    judge_prompts: OfficialPrompts | None = None,
     replicates: int,
     seed: int,
 ) -> dict[str, list[float]]:
@@ -70,7 +72,8 @@ def headline_intervals(
         for task, (preds, refs, prompts) in sorted(inputs.items()):
             picks = rng.integers(0, len(preds), len(preds)) if preds else []
             scores[task] = score_task(task, [preds[i] for i in picks], [refs[i] for i in picks],
-                                      [prompts[i] for i in picks], compat=compat, judge=replay)
+                                      [prompts[i] for i in picks], compat=compat, judge=replay,
+                                      judge_prompts=judge_prompts)
         for column, value in headline(scores).items():
             if column not in ("median", "n_columns") and value is not None:
                 samples.setdefault(column, []).append(value)

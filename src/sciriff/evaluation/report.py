@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sciriff.evaluation.official_prompts import OfficialPrompts, judge_prompts_label
 from sciriff.evaluation.parsing import Compat
 from sciriff.evaluation.tasks import EVALUATORS, Judge, TaskScore, score_task
 from sciriff.io import DataError, read_jsonl_numbered, write_json
@@ -113,12 +114,12 @@ def _missing_ids(by_task: dict[str, dict[str, list[str]]], gold_dir: Path, split
 
 def score_file(
     predictions_path: Path, out_dir: Path, *, compat: Compat = "official", judge: Judge | None = None,
-    gold_dir: Path | None = None, split: str = "test",
+    gold_dir: Path | None = None, split: str = "test", judge_prompts: OfficialPrompts | None = None,
 ) -> dict:
     """Score a predictions JSONL ({"task","id","prediction","reference","input"} per line).
 
     Writes out_dir/metrics.json ({task: flat metrics}, NaN written as null) and out_dir/summary.json
-    (headline columns 0-100, mean, median, n_columns, judge). Returns those plus each task's warnings.
+    (headline columns 0-100, mean, median, n_columns, judge, judge_prompts). Returns those plus each task's warnings.
     Ids must be unique per task; with `gold_dir` (a rendered data directory), gold instances that have
     no prediction are reported under `missing` and as warnings.
     """
@@ -129,13 +130,14 @@ def score_file(
     missing = _missing_ids(by_task, Path(gold_dir), split) if gold_dir is not None else {}
     scores = {
         task: score_task(task, group["predictions"], group["references"], group["prompts"],
-                         compat=compat, judge=judge)
+                         compat=compat, judge=judge, judge_prompts=judge_prompts)
         for task, group in sorted(by_task.items(), key=lambda item: list(EVALUATORS).index(item[0]))
     }
     metrics = {task: score.flat for task, score in scores.items()}  # write_json turns NaN into null
     judges = sorted({score.judge for score in scores.values() if score.judge})
     summary: dict[str, object] = dict(headline(scores))
     summary["judge"] = ", ".join(judges) or None
+    summary["judge_prompts"] = judge_prompts_label(judge_prompts) if judges else None
     write_json(out_dir / "metrics.json", metrics)
     write_json(out_dir / "summary.json", summary)
     warnings = {task: list(score.warnings) for task, score in scores.items() if score.warnings}

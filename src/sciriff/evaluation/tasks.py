@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -47,6 +47,9 @@ from sciriff.evaluation.parsing import (
     parse_json,
 )
 from sciriff.io import DataError
+
+if TYPE_CHECKING:
+    from sciriff.evaluation.official_prompts import OfficialPrompts
 
 COMPAT_DIFFERENCES: tuple[tuple[str, str], ...] = (
     ("eos_strip", "strip only whole `</s>` tokens from the ends of an output, not any run of the "
@@ -108,6 +111,7 @@ class _Run:
     warnings: list[str] = field(default_factory=list)
     errors: dict[str, list[int | None]] = field(default_factory=dict)
     judge_used: str | None = None
+    prompts: OfficialPrompts | None = None  # None: the project's judge prompts
 
     @property
     def corrected(self) -> bool:
@@ -478,7 +482,7 @@ def _qasper_judge(run: _Run, preds: list, refs: list, prompts: list[str], rows: 
     assert judge is not None
     ratings: list[int | None] = [1] * len(rows)
     to_judge = [i for i, row in enumerate(rows) if row[0] is not None]
-    judge_prompts = [qasper_judge_prompt(run, i, prompts[i], refs[i], rows[i][0]) for i in to_judge]
+    judge_prompts = [qasper_judge_prompt(run, i, prompts[i], refs[i], rows[i][0], preds[i]) for i in to_judge]
     replies = _complete(judge, judge_prompts)
     for i, reply in zip(to_judge, replies, strict=True):
         ratings[i] = None if reply is None else parse_qasper_rating(reply)
@@ -600,11 +604,12 @@ _QASPER_RATING = re.compile(r"Rating:\s*(\d+)")
 _MUP_TITLE = re.compile(r"Paper title:\n(.*?)(?=\n)")
 
 
-def qasper_judge_prompt(run: _Run, index: int, model_prompt: str, gold: dict, answer: Any) -> str:
+def qasper_judge_prompt(run: _Run, index: int, model_prompt: str, gold: dict, answer: Any, pred: Any = None) -> str:
     """Judge prompt for one Qasper answer: title, question, gold evidence, gold and model answers.
 
     Title = the line after the first line of 40 dashes in the model prompt; question = the one line
     starting with `Question:`. Official mode also deletes every run of 4 spaces in the whole prompt.
+    With official prompts (run.prompts), the same fields fill the official code's prompt instead.
     """
     lines = model_prompt.split("\n")
     if _DASHES in lines[:-1]:
@@ -616,6 +621,9 @@ def qasper_judge_prompt(run: _Run, index: int, model_prompt: str, gold: dict, an
     if len(questions) != 1:
         run.official_error(index, "qasper prompt does not have exactly one `Question:` line")
     question = questions[0].replace("Question: ", "") if questions else ""
+    if run.prompts is not None:
+        pred = pred if isinstance(pred, dict) else {"answer": answer}
+        return run.prompts.qasper_prompt(model_prompt, gold, pred, title, question, run.corrected)
     prompt = _QASPER_TEMPLATE.format(title=title, excerpts="\n".join(gold["evidence"]), question=question,
                                      reference=gold["answer"], answer=str(answer))
     return prompt if run.corrected else prompt.replace("    ", "")
@@ -640,6 +648,8 @@ def mup_judge_prompt(run: _Run, model_prompt: str, reference: str, summary: str)
         if "sentence paper summary" in body:
             body = body[: body.find("sentence paper summary") - 2]
         body = body.strip()
+    if run.prompts is not None:
+        return run.prompts.mup_prompt(model_prompt, title, body, reference, summary, run.corrected)
     prompt = _MUP_TEMPLATE.format(title=title, body=body, reference=reference, summary=summary)
     return prompt if run.corrected else prompt.replace("        ", "")
 
@@ -690,12 +700,14 @@ def score_task(
     *,
     compat: Compat = "official",
     judge: Judge | None = None,
+    judge_prompts: OfficialPrompts | None = None,
 ) -> TaskScore:
     """Score one task's predictions against its gold outputs, as the official SciRIFF scorer does.
 
     `prompts` (the model inputs) are used only by the LM judges; pass [] when there are none.
     Predictions are raw model outputs; references are the gold output strings (bare JSON for the
     JSON tasks, else DataError). Without a judge, the judge summary values are None.
+    `judge_prompts`: the official judge prompts (sciriff.evaluation.official_prompts); None: the project's.
     """
     if task not in EVALUATORS:
         raise ValueError(f"unknown task {task!r}; expected one of {', '.join(EVALUATORS)}")
@@ -706,7 +718,8 @@ def score_task(
     if len(references) != n or len(prompts) != n:
         raise ValueError(f"{task}: {n} predictions, {len(references)} references, {len(prompts)} prompts")
     evaluator = EVALUATORS[task]
-    run = _Run(task=task, compat=compat, judge=judge, details=[{"index": i} for i in range(n)])
+    run = _Run(task=task, compat=compat, judge=judge, details=[{"index": i} for i in range(n)],
+               prompts=judge_prompts)
     cleaned = [clean_prediction(p, compat) for p in predictions]
 
     n_ok: int | None = None  # outputs that parsed as JSON (JSON tasks only)
