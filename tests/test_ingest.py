@@ -14,6 +14,8 @@ RECORD = {"claim_id": 1, "claim": "C", "abstract_id": 7, "title": "T", "abstract
           "verdict": "SUPPORT", "evidence": [1]}
 GENERAL = {"dataset": "flan_v2", "id": "g1", "messages": [{"role": "user", "content": "hi"},
                                                           {"role": "assistant", "content": "hello"}]}
+HELD_OUT = {"dataset": "lima", "id": "t1", "messages": [{"role": "user", "content": "Name a colour."},
+                                                        {"role": "assistant", "content": "Blue."}]}
 
 
 def _sample(tmp_path: Path, train: list[dict], test: list[dict] | None = None) -> IngestParams:
@@ -24,13 +26,14 @@ def _sample(tmp_path: Path, train: list[dict], test: list[dict] | None = None) -
     if test is not None:
         (base / "scifact_entailment" / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in test))
     (base / "tulu_v2" / "train.jsonl").write_text(json.dumps(GENERAL) + "\n")
+    (base / "tulu_v2" / "test.jsonl").write_text(json.dumps(HELD_OUT) + "\n")
     return IngestParams(sample_dir=str(base))
 
 
 def test_ingest_normalizes_sorted_records(tmp_path: Path) -> None:
     params = _sample(tmp_path, [{**RECORD, "claim_id": 2}, RECORD])
     counts = run_ingest([SCIFACT], params, tmp_path / "raw")
-    assert counts == {"scifact_entailment": 2, "general": 1}
+    assert counts == {"scifact_entailment": 2, "general": 1, "general_test": 1}
     rows = list(read_jsonl(tmp_path / "raw" / "scifact_entailment.jsonl"))
     assert [r["id"] for r in rows] == ["1_7", "2_7"]
     assert rows[0]["fields"]["evidence"] == ["s1"] and rows[0]["split"] == "train"
@@ -60,6 +63,37 @@ def test_general_conversation_shape_is_checked(tmp_path: Path) -> None:
         run_ingest([SCIFACT], params, tmp_path / "raw")
 
 
+def test_held_out_general_file_is_written_apart_from_the_general_data(tmp_path: Path) -> None:
+    run_ingest([SCIFACT], _sample(tmp_path, [RECORD]), tmp_path / "raw")
+    assert [r["id"] for r in read_jsonl(tmp_path / "raw" / "general.jsonl")] == ["g1"]
+    assert list(read_jsonl(tmp_path / "raw" / "general_test.jsonl")) == [HELD_OUT]
+
+
+@pytest.mark.parametrize(("change", "what"), [({"id": "g1"}, "id 'g1'"),
+                                               ({"messages": [{"role": "user", "content": " hi "},
+                                                              {"role": "assistant", "content": "x"}]},
+                                                "user prompt of 't1'")])
+def test_held_out_overlapping_the_general_data_names_both_lines(tmp_path: Path, change: dict, what: str) -> None:
+    params = _sample(tmp_path, [RECORD])
+    (Path(params.sample_dir) / "tulu_v2" / "test.jsonl").write_text(json.dumps({**HELD_OUT, **change}) + "\n")
+    with pytest.raises(DataError, match=rf"tulu_v2/test\.jsonl:1: {what}.* is also in the general training data "
+                                        rf"at .*tulu_v2/train\.jsonl:1"):
+        run_ingest([SCIFACT], params, tmp_path / "raw")
+    assert not (tmp_path / "raw").exists(), "nothing is written"
+
+
+def test_held_out_conversation_must_be_one_turn(tmp_path: Path) -> None:
+    params = _sample(tmp_path, [RECORD])
+    two_turns = HELD_OUT["messages"] * 2
+    (Path(params.sample_dir) / "tulu_v2" / "test.jsonl").write_text(json.dumps({**HELD_OUT, "messages": two_turns})
+                                                                     + "\n")
+    with pytest.raises(DataError, match=r"test\.jsonl:1: a held-out general conversation must be one user turn"):
+        run_ingest([SCIFACT], params, tmp_path / "raw")
+    (Path(params.sample_dir) / "tulu_v2" / "test.jsonl").unlink()
+    with pytest.raises(DataError, match=r"tulu_v2/test\.jsonl: held-out general instructions not found"):
+        run_ingest([SCIFACT], params, tmp_path / "raw")
+
+
 def test_released_sciriff_data_is_routed_by_task(tmp_path: Path, tiny_model_dir: Path) -> None:
     """Released instances (input/output/metadata/_instance_id) render as they are, keeping their ids."""
     from sciriff.params import ReleasedParams, RenderParams
@@ -79,7 +113,7 @@ def test_released_sciriff_data_is_routed_by_task(tmp_path: Path, tiny_model_dir:
         update={"source": "released", "local_dir": str(tmp_path / "sample"),
                 "released": ReleasedParams(local=str(released))})
     counts = run_ingest([SCIFACT], params, tmp_path / "raw")
-    assert counts == {"released": 4, "general": 1}, "other tasks' instances are left out"
+    assert counts == {"released": 4, "general": 1, "general_test": 1}, "other tasks' instances are left out"
     run_render([SCIFACT], RenderParams(), tiny_model_dir, tmp_path / "raw", tmp_path / "rendered", tmp_path / "c.csv")
     train = list(read_jsonl(tmp_path / "rendered" / "scifact_entailment" / "train.jsonl"))
     assert [r["_instance_id"] for r in train] == [f"scifact_entailment:train:{i}" for i in range(3)]
@@ -113,8 +147,10 @@ def test_fake_hub_resolved_branch_loads_with_datasets_from_a_local_dataset_dir(t
     general.mkdir()
     (general / "train.jsonl").write_text(json.dumps(GENERAL) + "\n")
     task = replace(SCIFACT, source={**SCIFACT.source, "hf": {"id": str(hub), "revision": "main", "subset": None}})
-    params = IngestParams(source="hf", general={"id": str(general), "revision": "main"})
-    assert run_ingest([task], params, tmp_path / "raw", hub=fake_hub) == {"scifact_entailment": 2, "general": 1}
+    sample = _sample(tmp_path, [RECORD]).sample_dir  # the held-out general file comes from the sample dir
+    params = IngestParams(source="hf", sample_dir=sample, general={"id": str(general), "revision": "main"})
+    assert run_ingest([task], params, tmp_path / "raw", hub=fake_hub) == {"scifact_entailment": 2, "general": 1,
+                                                                          "general_test": 1}
     rows = list(read_jsonl(tmp_path / "raw" / "scifact_entailment.jsonl"))
     assert [(r["split"], r["id"]) for r in rows] == [("train", "1_7"), ("test", "9_7")]
 

@@ -54,3 +54,22 @@ def test_small_general_pool_is_a_recorded_shortfall(tmp_path: Path) -> None:
     manifest = run_mix(MixParams(per_task=100), rendered, raw, tmp_path / "mix")
     assert manifest["per_task"] == {"train_a": 12, "train_b": 12}, "tasks with fewer instances give all they have"
     assert manifest["general"] == 8 and manifest["general_shortfall"] == 16
+
+
+def test_mix_never_contains_a_held_out_general_conversation(tmp_path: Path) -> None:
+    """The bundled sample, ingested for real: even `general: all` takes nothing from general_test.jsonl."""
+    from sciriff.ingest import run_ingest
+    from sciriff.params import IngestParams
+
+    repo = Path(__file__).resolve().parents[1]
+    counts = run_ingest([], IngestParams(sample_dir=str(repo / "data" / "sample")), tmp_path / "raw")
+    assert counts["general_test"] == 24
+    write_json(tmp_path / "rendered" / "manifest.json", {})
+    run_mix(MixParams(per_task=0, general="all"), tmp_path / "rendered", tmp_path / "raw", tmp_path / "mix")
+    mix = list(read_jsonl(tmp_path / "mix" / "train.jsonl"))
+    held_out = list(read_jsonl(tmp_path / "raw" / "general_test.jsonl"))
+    assert len(mix) == counts["general"] - sum(r["dataset"].startswith("science.")
+                                               for r in read_jsonl(tmp_path / "raw" / "general.jsonl"))
+    assert not {r["id"] for r in mix} & {r["id"] for r in held_out}
+    prompts = {m["content"] for r in mix for m in r["messages"] if m["role"] == "user"}
+    assert not prompts & {r["messages"][0]["content"] for r in held_out}

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
 OUTPUTS = ("dvc.lock", "metrics/", "models/", "data/raw/", "data/rendered/", "data/mix/", "data/predictions/",
-           "data/scores/", "mlflow.db", "mlruns/")
+           "data/scores/", "data/general/", "mlflow.db", "mlruns/")
 
 
 def free_port() -> int:
@@ -90,6 +90,27 @@ def test_repro_builds_every_stage(pipeline: tuple[Path, str]) -> None:
     assert (repo / "metrics" / "train_loss.csv").read_text().startswith("step,epoch,loss")
 
 
+def test_general_evaluation_for_every_model(pipeline: tuple[Path, str]) -> None:
+    repo, _ = pipeline
+    held_out = [json.loads(line) for line in (repo / "data" / "raw" / "general_test.jsonl").read_text().splitlines()]
+    mix = [json.loads(line) for line in (repo / "data" / "mix" / "train.jsonl").read_text().splitlines()]
+    assert len(held_out) == 24 and not {r["id"] for r in held_out} & {r["id"] for r in mix}
+    for model in ("baseline", "scitulu"):
+        answers = (repo / "data" / "general" / "predictions" / f"{model}.jsonl").read_text().splitlines()
+        assert len(answers) == 24
+        compact = json.loads((repo / "metrics" / "general" / f"{model}.json").read_text())
+        assert set(compact["harness"]) == {"sciriff_science_mc", "sciriff_arithmetic"}
+        assert compact["retention"] is not None and compact["win_rate"] is not None
+    assert json.loads((repo / "metrics" / "general" / "baseline.json").read_text())["win_rate"] == 50.0
+    judgments = (repo / "data" / "general" / "scores" / "scitulu" / "judgments.jsonl").read_text().splitlines()
+    assert len(judgments) == 48, "every instruction judged in both orders"
+    comparison = json.loads((repo / "metrics" / "comparison.json").read_text())
+    assert {"general_win_rate", "general_retention"} <= set(comparison["scitulu"])
+    assert "## General capability" in (repo / "metrics" / "comparison.md").read_text()
+    shown = run(["dvc", "metrics", "show"], repo)
+    assert "metrics/general/scitulu.json" in shown and "retention" in shown
+
+
 def test_mlflow_runs_carry_lineage_and_the_metrics(pipeline: tuple[Path, str]) -> None:
     from mlflow.tracking import MlflowClient
 
@@ -97,7 +118,7 @@ def test_mlflow_runs_carry_lineage_and_the_metrics(pipeline: tuple[Path, str]) -
     client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("sciriff").experiment_id])
     assert {r.data.tags["dvc_stage"] for r in runs} >= {"finetune", "predict@baseline", "predict@scitulu",
-                                                         "score@baseline", "score@scitulu"}
+                                                         "score@baseline", "score@scitulu", "general_score@scitulu"}
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
     for run_ in runs:
         tags, stage = run_.data.tags, run_.data.tags["dvc_stage"]
@@ -109,6 +130,10 @@ def test_mlflow_runs_carry_lineage_and_the_metrics(pipeline: tuple[Path, str]) -
     logged = {k.replace("/", "."): v for k, v in score.data.metrics.items()}
     logged = {k: v for k, v in logged.items() if not k.startswith("json_parsed.")}
     assert logged == pytest.approx({k: v for k, v in headline.items() if isinstance(v, (int, float))})
+    general = next(r for r in runs if r.data.tags["dvc_stage"] == "general_score@scitulu")
+    compact = json.loads((repo / "metrics" / "general" / "scitulu.json").read_text())
+    assert general.data.metrics["general/retention"] == pytest.approx(compact["retention"])
+    assert general.data.metrics["general/win_rate"] == pytest.approx(compact["win_rate"])
 
 
 def test_looking_inside(pipeline: tuple[Path, str]) -> None:
@@ -257,7 +282,8 @@ def test_exp_run_per_task_reruns_mix_and_after_only(pipeline: tuple[Path, str]) 
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
     # score/compare follow only if the tiny model's predictions changed (DVC skips unchanged deps).
     assert {"mix", "finetune", "predict@scitulu"} <= ran
-    assert not ran & {"ingest", "render", "base_model", "predict@baseline", "score@baseline"}
+    assert not ran & {"ingest", "render", "base_model", "predict@baseline", "score@baseline",
+                      "general_predict@baseline", "general_harness@baseline", "general_score@baseline"}
 
 
 def test_queued_experiments_land_in_the_main_mlflow_store(pipeline: tuple[Path, str]) -> None:

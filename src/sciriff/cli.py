@@ -83,6 +83,34 @@ def cmd_score(args: argparse.Namespace, params: Params) -> None:
     print(json.dumps(document["headline"], indent=2))
 
 
+def _model(args: argparse.Namespace, params: Params) -> str:
+    if args.model not in params.models:
+        raise ParamsError(f"--model {args.model}: not in params.yaml models {sorted(params.models)}")
+    return params.models[args.model]
+
+
+def cmd_general_predict(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.general import run_general_predict
+
+    count = run_general_predict(args.model, _model(args, params), params.predict, params.general)
+    print(json.dumps({"general_test": count}, indent=2))
+
+
+def cmd_general_harness(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.harness import run_general_harness
+
+    document = run_general_harness(args.model, _model(args, params), params.general, params.predict)
+    print(json.dumps({name: entry["score"] for name, entry in document["tasks"].items()}, indent=2))
+
+
+def cmd_general_score(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.general import compact_general, run_general_score
+
+    _model(args, params)
+    document = run_general_score(args.model, params.score.reference_model, params.score)
+    print(json.dumps(compact_general(document), indent=2))
+
+
 def cmd_compare(args: argparse.Namespace, params: Params) -> None:
     from sciriff.score import comparison_table, run_compare
 
@@ -113,7 +141,10 @@ def cmd_synth(args: argparse.Namespace, params: Params) -> None:
 def cmd_verify(args: argparse.Namespace, params: Params) -> None:
     from sciriff.verify import run_verify
 
-    if not run_verify(args.metrics, args.row, args.tolerance):
+    metrics = Path(args.metrics)
+    general = {"none": None, None: metrics.parent / "general" / metrics.name}.get(args.general, args.general)
+    if not run_verify(args.metrics, args.row, args.tolerance, general_file=general,
+                      general_tolerance=args.general_tolerance, check=args.check):
         raise SystemExit(1)
 
 
@@ -145,6 +176,9 @@ COMMANDS = {
     "finetune": (cmd_finetune, "finetune the base model on the mix into models/scitulu"),
     "predict": (cmd_predict, "generate predictions for the evaluation tasks"),
     "score": (cmd_score, "score a model's predictions into metrics/<model>.json"),
+    "general-predict": (cmd_general_predict, "answer the held-out general instructions (general evaluation)"),
+    "general-harness": (cmd_general_harness, "run the lm-evaluation-harness tasks of params general.harness_tasks"),
+    "general-score": (cmd_general_score, "judge general answers against the reference model; harness retention"),
     "compare": (cmd_compare, "compare every model with the reference model"),
     "score-file": (cmd_score_file, "score external predictions ({task,id,prediction,reference,input} JSONL)"),
     "tasks": (cmd_tasks, "print, validate or pin (hub revisions to commits) the task catalog"),
@@ -164,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["base-model"].add_argument("--out", default="models/base")
     parsers["finetune"].add_argument("--show-mask", type=int, metavar="N",
                                      help="print which tokens of mix example N carry loss, then exit")
-    for name in ("predict", "score"):
+    for name in ("predict", "score", "general-predict", "general-harness", "general-score"):
         parsers[name].add_argument("--model", required=True, help="a model name from params.yaml `models`")
     parsers["score-file"].add_argument("--predictions", required=True, help="predictions JSONL")
     parsers["score-file"].add_argument("--out", required=True, help="directory for metrics.json and summary.json")
@@ -177,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["verify"].add_argument("--metrics", default="metrics/scitulu.json", help="a metrics/<model>.json file")
     parsers["verify"].add_argument("--row", default="SciTulu 7B", help="row of data/reference/paper_table.json")
     parsers["verify"].add_argument("--tolerance", type=float, default=1.0, help="points (0-100 scale)")
+    parsers["verify"].add_argument("--general", help="metrics/general/<model>.json for the retention check "
+                                   "(default: general/<name> beside --metrics; 'none': skip)")
+    parsers["verify"].add_argument("--general-tolerance", type=float, default=2.0,
+                                   help="largest allowed loss of general ability, percent of the reference's mean")
+    parsers["verify"].add_argument("--check", choices=["all", "eval", "general"], default="all",
+                                   help="SciRIFF-Eval vs the paper, general retention, or both")
     parsers["tasks"].add_argument("action", nargs="?", choices=["list", "validate", "pin"], default="list",
                                   help="pin: write the hub commits recorded by ingest into the task files")
     parsers["tasks"].add_argument("--manifest", default="data/raw/sources.json", help="for pin: ingest's manifest")

@@ -5,6 +5,9 @@ hub at a revision resolved to its commit sha. One adapter per source turns recor
 fields. Output: data/raw/<source>.jsonl with `{"id", "split", "fields"}` per instance, sorted by split
 and id, data/raw/general.jsonl with the general-domain conversations, and data/raw/sources.json, the
 manifest of what was read (hub id, requested revision and resolved sha; or local path and content hash).
+It also writes data/raw/general_test.jsonl, the held-out general instructions of the general
+evaluation: one user turn and a reference answer each, sharing no id and no user prompt with the
+general data (the mix draws only from general.jsonl).
 """
 
 from __future__ import annotations
@@ -91,6 +94,46 @@ def _normalize(task: Task, records: Iterator[tuple[str, str, dict]]) -> list[dic
                 raise DataError(f"{where}: duplicate id '{instance_id}' in split {split}")
             rows[(split, instance_id)] = {"id": instance_id, "split": split, "fields": fields}
     return [rows[key] for key in sorted(rows, key=lambda k: (SPLITS.index(k[0]), k[1]))]
+
+
+def _general_test_records(params: IngestParams) -> Iterator[tuple[str, dict]]:
+    """Held-out general instructions: <dir>/tulu_v2/test.jsonl of the sample (or, with `local`, the local) dir.
+
+    The hub's Tulu V2 mix has no test split, so hub and released runs use the bundled held-out file.
+    """
+    base = Path(params.local_dir if params.source == "local" else params.sample_dir)
+    path = base / GENERAL_SAMPLE / "test.jsonl"
+    if not path.exists():
+        raise DataError(f"{path}: held-out general instructions not found (the general evaluation needs them)")
+    for lineno, record in read_jsonl_numbered(path):
+        yield f"{path}:{lineno}", record
+
+
+def check_general_test(records: Iterator[tuple[str, dict]], train: list[tuple[str, dict]]) -> list[dict]:
+    """Held-out conversations: one user turn + reference answer, no id or user prompt shared with `train`."""
+    train_ids = {}
+    train_prompts = {}
+    for where, row in train:
+        train_ids.setdefault(row["id"], where)
+        for message in row["messages"]:
+            if message["role"] == "user":
+                train_prompts.setdefault(message["content"].strip(), where)
+    rows: dict[str, dict] = {}
+    for where, record in records:
+        row = check_conversation(record, where)
+        if [m["role"] for m in row["messages"]] != ["user", "assistant"]:
+            raise DataError(f"{where}: a held-out general conversation must be one user turn and its reference "
+                            f"answer, got {[m['role'] for m in row['messages']]}")
+        if row["id"] in train_ids:
+            raise DataError(f"{where}: id '{row['id']}' is also in the general training data at {train_ids[row['id']]}")
+        prompt = row["messages"][0]["content"].strip()
+        if prompt in train_prompts:
+            raise DataError(f"{where}: user prompt of '{row['id']}' is also in the general training data at "
+                            f"{train_prompts[prompt]}")
+        if row["id"] in rows:
+            raise DataError(f"{where}: duplicate id '{row['id']}' in the held-out general instructions")
+        rows[row["id"]] = row
+    return [rows[key] for key in sorted(rows)]
 
 
 def _general_records(params: IngestParams, ledger: SourceLedger) -> Iterator[tuple[str, dict]]:
@@ -199,12 +242,14 @@ def run_ingest(tasks: list[Task], params: IngestParams, out_dir: str | Path = "d
             with (tmp / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
                 handle.writelines(dumps(row) + "\n" for row in rows)
             counts[name] = len(rows)
-        general = sorted(
-            (check_conversation(record, where) for where, record in _general_records(params, ledger)),
-            key=lambda r: r["id"],
-        )
+        checked = [(where, check_conversation(record, where)) for where, record in _general_records(params, ledger)]
+        general = sorted((row for _, row in checked), key=lambda r: r["id"])
         with (tmp / "general.jsonl").open("w", encoding="utf-8") as handle:
             handle.writelines(dumps(row) + "\n" for row in general)
         counts["general"] = len(general)
+        held_out = check_general_test(_general_test_records(params), checked)
+        with (tmp / "general_test.jsonl").open("w", encoding="utf-8") as handle:
+            handle.writelines(dumps(row) + "\n" for row in held_out)
+        counts["general_test"] = len(held_out)
         ledger.write(tmp, params.source)
     return counts

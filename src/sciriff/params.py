@@ -169,6 +169,17 @@ class ScoreParams(Section):
     reference_model: str = Field("baseline", description="Model the others are compared against.")
 
 
+class GeneralParams(Section):
+    """General-capability retention (the paper's second claim): held-out instructions + lm-eval tasks."""
+
+    max_new_tokens: int = Field(192, ge=1, description="Answer length for the held-out general instructions.")
+    harness_tasks: list[str] = Field(
+        default_factory=lambda: ["sciriff_science_mc", "sciriff_arithmetic"], min_length=1,
+        description="lm-evaluation-harness tasks, groups or tags (shipped: src/sciriff/general_tasks).",
+    )
+    harness_limit: int | None = Field(None, ge=1, description="Examples per harness task (None: all).")
+
+
 class Params(Section):
     tasks: list[str] | Literal["all"] = "all"
     ingest: IngestParams = IngestParams()
@@ -178,6 +189,7 @@ class Params(Section):
     finetune: FinetuneParams = FinetuneParams()
     predict: PredictParams = PredictParams()
     score: ScoreParams = ScoreParams()
+    general: GeneralParams = GeneralParams()
     models: dict[str, str] = Field(
         default_factory=lambda: {"baseline": "models/base", "scitulu": "models/scitulu"},
         description="Evaluated models: name -> checkpoint directory.",

@@ -145,6 +145,19 @@ BACKENDS: dict[str, Callable[[str | Path, PredictParams], Backend]] = {
 }
 
 
+def require_chat_template(model_name: str, model_dir: str | Path) -> None:
+    """Every model is evaluated with its own chat template; a checkpoint without one fails, naming the model."""
+    from transformers import AutoTokenizer
+
+    if not Path(model_dir).is_dir():
+        raise FileNotFoundError(f"model '{model_name}': checkpoint directory {model_dir} not found")
+    if not AutoTokenizer.from_pretrained(str(model_dir)).chat_template:
+        raise ValueError(
+            f"model '{model_name}' ({model_dir}): the checkpoint has no chat template (chat_template.jinja or "
+            "tokenizer_config.json); the evaluation prompts every model through its own chat template"
+        )
+
+
 def make_backend(model_dir: str | Path, params: PredictParams) -> Backend:
     if params.backend not in BACKENDS:
         raise ValueError(

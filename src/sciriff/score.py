@@ -36,7 +36,7 @@ def run_score(
     """
     from sciriff.evaluation import headline, score_task
     from sciriff.evaluation.bootstrap import RecordingJudge, headline_intervals
-    from sciriff.evaluation.judge import make_judge
+    from sciriff.evaluation.judge import fail_on_judge_errors, make_judge
     from sciriff.evaluation.official_prompts import judge_prompts_label, load_judge_prompts
 
     files = sorted(Path(predictions_dir, model_name).glob("*.jsonl"))
@@ -57,7 +57,7 @@ def run_score(
             tasks[task] = {"instances": len(rows), "summary": result.summary, "flat": result.flat,
                            "warnings": result.warnings}
             details[task] = [{"id": r["id"], **d} for r, d in zip(rows, result.details, strict=True)]
-        _fail_on_judge_errors(real_judge)
+        fail_on_judge_errors(real_judge)
         intervals = headline_intervals(inputs, compat=params.compat, judge=judge, judge_prompts=official,
                                        replicates=params.intervals.replicates, seed=params.intervals.seed)
         head = headline(scores)
@@ -82,18 +82,6 @@ def run_score(
     return document
 
 
-def _fail_on_judge_errors(judge: Any) -> None:
-    """A judge that did not answer fails the stage: a judge column of null would shift the mean."""
-    errors = getattr(judge, "errors", None)
-    if errors:
-        where = getattr(judge, "base_url", None) or "the default endpoint"
-        raise RuntimeError(
-            f"score.judge: {len(errors)} prompt(s) got no reply from judge {judge.name!r} at {where} "
-            f"(first: {errors[0]['error']}); nothing was written, and the replies received are cached, "
-            "so a rerun asks only for the missing ones"
-        )
-
-
 def compact_metrics(document: dict[str, Any]) -> dict[str, Any]:
     """The terminal-sized metrics file: short column names, the mean and the mean JSON parse rate (0-100)."""
     from sciriff.evaluation.report import SHORT_NAMES
@@ -112,13 +100,16 @@ def _round(value: float | None) -> float | None:
 
 
 def run_compare(models: dict[str, str], reference_model: str, details_dir: str | Path = "data/scores",
-                metrics_dir: str | Path = "metrics") -> dict[str, Any]:
+                metrics_dir: str | Path = "metrics",
+                general_dir: str | Path | None = "data/general/scores") -> dict[str, Any]:
     """Every model against the reference: metrics/comparison.{json,md,csv,png}.
 
-    comparison.json (a DVC metric) keeps, per other model, the change of the mean and how many of
-    the judge-free columns it is ahead on; the markdown table has every column with its interval.
+    comparison.json (a DVC metric) keeps, per other model, the change of the mean, how many of the
+    judge-free columns it is ahead on and (from `general_dir`, unless None) its general win rate and
+    retention; the markdown table has every column with its interval, then the general block.
     """
     from sciriff.evaluation.report import JUDGE_FREE
+    from sciriff.general_report import general_summary, general_table, load_general
 
     metrics_dir = Path(metrics_dir)
     docs = {name: read_json(Path(details_dir, name, "metrics.json")) for name in sorted(models)}
@@ -148,6 +139,11 @@ def run_compare(models: dict[str, str], reference_model: str, details_dir: str |
                "judge_free_ahead": entry["judge_free_ahead"]}
         for name, entry in comparison["models"].items() if name != reference_model and "mean" in entry["columns"]
     }
+    general = load_general(list(models), general_dir) if general_dir is not None else None
+    if general is not None:
+        for name, values in general_summary(general).items():
+            if name in summary:
+                summary[name].update(values)
     write_json(metrics_dir / "comparison.json", summary)
     with atomic_path(metrics_dir / "comparison.csv") as tmp, tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -155,6 +151,7 @@ def run_compare(models: dict[str, str], reference_model: str, details_dir: str |
         for column in columns:
             writer.writerow([column, *(comparison["models"][m]["columns"].get(column, {}).get("value", "")
                                        for m in sorted(docs))])
+    comparison["general_table"] = general_table(general, reference_model) if general is not None else None
     with atomic_path(metrics_dir / "comparison.md") as tmp:
         tmp.write_text(comparison_table(comparison) + "\n", encoding="utf-8")
     with atomic_path(metrics_dir / "comparison.png") as tmp:
@@ -220,4 +217,6 @@ def comparison_table(comparison: dict[str, Any]) -> str:
     ahead = ", ".join(f"{m}: {comparison['models'][m]['judge_free_ahead']} of 9" for m in others)
     lines += ["", f"Judge-free columns ahead of {reference}: {ahead}. Intervals: seeded bootstrap over test "
               "instances (the same resamples for every model)."]
+    if comparison.get("general_table"):
+        lines += ["", comparison["general_table"]]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,7 +57,16 @@ def stage_deps(stage: str, dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
     from sciriff.params import load_params
 
     item = load_params().models.get(key, "")
-    return [str(d).replace("${key}", key).replace("${item}", item) for d in body["do"].get("deps", [])]
+    raw = yaml.safe_load(Path("params.yaml").read_text()) if Path("params.yaml").exists() else {}
+
+    def param(match: re.Match) -> str:  # ${score.reference_model}: a params.yaml value, as DVC resolves it
+        value: Any = raw
+        for part in match.group(1).split("."):
+            value = value.get(part, "") if isinstance(value, dict) else ""
+        return str(value)
+
+    return [re.sub(r"\$\{([\w.]+)\}", param, str(d).replace("${key}", key).replace("${item}", item))
+            for d in body["do"].get("deps", [])]
 
 
 def dependency_hashes(paths: list[str]) -> dict[str, str]:

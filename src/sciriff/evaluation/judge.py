@@ -352,6 +352,18 @@ def _without_cues(text: str) -> str:
     return text.replace("Decision:", "Decision -").replace("Rating:", "Rating -")
 
 
+def fail_on_judge_errors(judge: Any) -> None:
+    """A judge that did not answer fails the stage (score, general_score): a null column would shift a mean."""
+    errors = getattr(judge, "errors", None)
+    if errors:
+        where = getattr(judge, "base_url", None) or "the default endpoint"
+        raise RuntimeError(
+            f"score.judge: {len(errors)} prompt(s) got no reply from judge {judge.name!r} at {where} "
+            f"(first: {errors[0]['error']}); nothing was written, and the replies received are cached, "
+            "so a rerun asks only for the missing ones"
+        )
+
+
 def make_judge(spec: dict[str, Any]) -> Judge | None:
     """Build the judge named by a `score.judge` params section; backend "none" means no judge (None)."""
     backend = spec.get("backend", "none")
