@@ -114,8 +114,10 @@ def run_compare(models: dict[str, str], reference_model: str, details_dir: str |
 
     comparison.json (a DVC metric) keeps, per other model, the change of the mean and how many of
     the judge-free columns it is ahead on; the markdown table has every column with its interval.
+    Science-reasoning accuracy (metrics/sciinstruct/<model>.json), where present, is appended.
     """
     from sciriff.evaluation.report import JUDGE_FREE
+    from sciriff.sciinstruct.report import comparison_block
 
     metrics_dir = Path(metrics_dir)
     docs = {name: read_json(Path(details_dir, name, "metrics.json")) for name in sorted(models)}
@@ -145,6 +147,9 @@ def run_compare(models: dict[str, str], reference_model: str, details_dir: str |
                "judge_free_ahead": entry["judge_free_ahead"]}
         for name, entry in comparison["models"].items() if name != reference_model and "mean" in entry["columns"]
     }
+    science = comparison_block(list(models), reference_model, metrics_dir / "sciinstruct")
+    for name, delta in (science[1] if science else {}).items():
+        summary.setdefault(name, {})["sciinstruct_accuracy_delta"] = delta
     write_json(metrics_dir / "comparison.json", summary)
     with atomic_path(metrics_dir / "comparison.csv") as tmp, tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -153,7 +158,7 @@ def run_compare(models: dict[str, str], reference_model: str, details_dir: str |
             writer.writerow([column, *(comparison["models"][m]["columns"].get(column, {}).get("value", "")
                                        for m in sorted(docs))])
     with atomic_path(metrics_dir / "comparison.md") as tmp:
-        tmp.write_text(comparison_table(comparison) + "\n", encoding="utf-8")
+        tmp.write_text(comparison_table(comparison) + "\n" + (science[0] + "\n" if science else ""), encoding="utf-8")
     with atomic_path(metrics_dir / "comparison.png") as tmp:
         comparison_chart(comparison, tmp)
     return comparison
