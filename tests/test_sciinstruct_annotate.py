@@ -145,7 +145,7 @@ def test_rounds_checkers_and_failures_from_seeded_caches(tiny_model_dir: Path, w
 
 
 def test_killed_run_resumes_from_the_cache(tiny_model_dir: Path, workdir: Path) -> None:
-    problems_dir = ingest(workdir, sample(12))
+    ingest(workdir, sample(12))
     settings = {"max_rounds": 1, "max_new_tokens": 24, "teacher": {"batch_size": 1}}
     p = params(workdir, tiny_model_dir, **settings)
     raw = yaml.safe_load((REPO / "params.yaml").read_text())

@@ -56,7 +56,8 @@ def test_bad_problems_are_counted_with_file_and_line(tmp_path: Path, capsys: pyt
     manifest = run_problems(AnnotateParams(source="local", local_dir=str(local)), tmp_path / "problems")
     assert manifest["problems"] == {"train": 1, "test": 1} and manifest["rejected"] == 5
     rejected = {r["id"]: r for r in read_jsonl(tmp_path / "problems" / "rejected.jsonl")}
-    assert rejected["no-answer"]["where"] == f"{local / 'train.jsonl'}:2" and rejected["no-answer"]["reason"] == "no answer"
+    assert rejected["no-answer"]["where"] == f"{local / 'train.jsonl'}:2"
+    assert rejected["no-answer"]["reason"] == "no answer"
     assert "does not parse" in rejected["unparseable"]["reason"]
     assert "duplicate id" in rejected["p1"]["reason"] and rejected["p1"]["where"].endswith(":4")
     assert "not a letter" in rejected["bad-letter"]["reason"] and "question" in rejected["no-question"]["reason"]
