@@ -260,14 +260,16 @@ def scripted() -> Iterator[type[ScriptedTeacher]]:
 
 
 def test_rate_limited_and_garbage_teachers(tiny_model_dir: Path, workdir: Path, scripted) -> None:
-    problems_dir = ingest(workdir, sample(2))
+    problems_dir = ingest(workdir, sample(10))
     limited = scripted("429")
-    p = params(workdir, tiny_model_dir, max_rounds=2,
-               teacher={"backend": "openai", "model": "m", "base_url": limited.url, "max_retries": 1})
+    p = params(workdir, tiny_model_dir, max_rounds=2, teacher={"backend": "openai", "model": "m", "concurrency": 1,
+                                                               "base_url": limited.url, "max_retries": 1})
     with pytest.raises(CallError, match="HTTP 429"):
         run_annotate(p, judge(workdir, tiny_model_dir), problems_dir, workdir / "out")
-    assert limited.requests == 4, "each prompt is tried twice"
+    assert limited.requests == 8, "the first chunk (4 x concurrency) is tried twice each, then the stage stops"
     assert not (workdir / "out").exists()
+
+    problems_dir = ingest(workdir, sample(2))
 
     garbage = scripted("ok")
     p = params(workdir, tiny_model_dir, max_rounds=2,

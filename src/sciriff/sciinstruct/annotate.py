@@ -49,10 +49,15 @@ def run_annotate(params: AnnotateParams, judge: JudgeParams, problems_dir: str |
                 break
             prompts = [round_prompt(kind, p, attempts[p["id"]][-1]["solution"] if attempts[p["id"]] else "")
                        for p in pending]
+            # An endpoint teacher answers chunk by chunk, so one that is down fails the stage after one
+            # chunk of retries; the local teacher gets the whole round (it batches by length itself).
+            chunk = 4 * params.teacher.concurrency if params.teacher.backend == "openai" else len(prompts)
+            replies: list[str | None] = []
             with tqdm(total=len(prompts), desc=f"annotate round {number} ({kind})", unit="problem") as bar:
-                replies = teacher.complete(prompts)
-                bar.update(len(prompts))
-            fail_on_errors("annotate.teacher", teacher, pending, prompts)
+                for start in range(0, len(prompts), chunk):
+                    replies += teacher.complete(prompts[start : start + chunk])
+                    fail_on_errors("annotate.teacher", teacher, pending, prompts)
+                    bar.update(len(prompts[start : start + chunk]))
             undecided = []
             for problem, prompt, reply in zip(pending, prompts, replies, strict=True):
                 attempt = _judge_by_rules(number, kind, problem, prompt, reply or "", params.rel_tol)
