@@ -73,3 +73,49 @@ def test_mix_never_contains_a_held_out_general_conversation(tmp_path: Path) -> N
     assert not {r["id"] for r in mix} & {r["id"] for r in held_out}
     prompts = {m["content"] for r in mix for m in r["messages"] if m["role"] == "user"}
     assert not prompts & {r["messages"][0]["content"] for r in held_out}
+def _filtered(tmp_path: Path, n: int = 10) -> Path:
+    rows = [{"dataset": "sciinstruct.physics", "id": f"phys-{i:03d}",
+             "messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"s{i}"}]}
+            for i in range(n)]
+    write_jsonl(tmp_path / "filtered.jsonl", rows)
+    return tmp_path / "filtered.jsonl"
+
+
+def test_sciinstruct_zero_leaves_the_mix_byte_identical(tmp_path: Path) -> None:
+    rendered, raw = _rendered(tmp_path)
+    run_mix(MixParams(per_task=5), rendered, raw, tmp_path / "before", tmp_path / "does-not-exist.jsonl")
+    run_mix(MixParams(per_task=5, sciinstruct=0), rendered, raw, tmp_path / "after", _filtered(tmp_path))
+    for name in ("train.jsonl", "manifest.json"):
+        assert (tmp_path / "after" / name).read_bytes() == (tmp_path / "before" / name).read_bytes()
+
+
+def test_sciinstruct_count_and_fraction(tmp_path: Path) -> None:
+    rendered, raw = _rendered(tmp_path)
+    filtered = _filtered(tmp_path)
+    manifest = run_mix(MixParams(per_task=5, sciinstruct=4), rendered, raw, tmp_path / "four", filtered)
+    rows = list(read_jsonl(tmp_path / "four" / "train.jsonl"))
+    added = [r for r in rows if r["dataset"].startswith("sciinstruct.")]
+    assert len(added) == 4 and manifest["sciinstruct"] == 4 and manifest["sciinstruct_shortfall"] == 0
+    assert manifest["general"] == manifest["science"] == 10, "the general part still matches the SciRIFF part"
+    assert manifest["total"] == 24 == len(rows)
+    half = run_mix(MixParams(per_task=5, sciinstruct=0.5), rendered, raw, tmp_path / "half", filtered)
+    assert half["sciinstruct"] == 5
+    assert {r["id"] for r in added} < {r["id"] for r in read_jsonl(tmp_path / "half" / "train.jsonl")
+                                       if r["dataset"].startswith("sciinstruct.")}, "a larger share extends a smaller"
+    everything = run_mix(MixParams(per_task=5, sciinstruct=1.0), rendered, raw, tmp_path / "all", filtered)
+    assert everything["sciinstruct"] == 10
+    many = run_mix(MixParams(per_task=5, sciinstruct=50), rendered, raw, tmp_path / "many", filtered)
+    assert many["sciinstruct"] == 10 and many["sciinstruct_shortfall"] == 40
+
+
+def test_sciinstruct_param_validation_and_missing_file(tmp_path: Path) -> None:
+    import pytest
+
+    from sciriff.io import DataError
+
+    for bad in (-1, 1.5, 0.0):
+        with pytest.raises(ValueError, match="mix.sciinstruct"):
+            MixParams(sciinstruct=bad)
+    rendered, raw = _rendered(tmp_path)
+    with pytest.raises(DataError, match="does not exist"):
+        run_mix(MixParams(per_task=5, sciinstruct=3), rendered, raw, tmp_path / "mix", tmp_path / "nope.jsonl")

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
 OUTPUTS = ("dvc.lock", "metrics/", "models/", "data/raw/", "data/rendered/", "data/mix/", "data/predictions/",
-           "data/scores/", "data/general/", "mlflow.db", "mlruns/")
+           "data/scores/", "data/general/", "data/sciinstruct/", "mlflow.db", "mlruns/")
 
 
 def free_port() -> int:
@@ -111,6 +111,24 @@ def test_general_evaluation_for_every_model(pipeline: tuple[Path, str]) -> None:
     assert "metrics/general/scitulu.json" in shown and "retention" in shown
 
 
+def test_sciinstruct_stages(pipeline: tuple[Path, str]) -> None:
+    repo, _ = pipeline
+    stats = json.loads((repo / "metrics" / "annotate.json").read_text())
+    assert stats["problems"] == 6 and set(stats["accepted_by_round"]) == {"cot", "reflect", "answer"}
+    assert stats["teacher"]["prompts"] >= 6 and {"precision", "recall", "kept", "dropped"} <= set(stats["classifier"])
+    solutions = (repo / "data" / "sciinstruct" / "annotated" / "solutions.jsonl").read_text().splitlines()
+    solutions = [json.loads(line) for line in solutions]
+    assert len(solutions) == 6 and all(r["attempts"] for r in solutions)
+    assert (repo / "data" / "sciinstruct" / "filtered.jsonl").exists()
+    mix = (repo / "data" / "mix" / "train.jsonl").read_text()
+    assert "sciinstruct." not in mix, "mix.sciinstruct: 0 adds nothing"
+    for model in ("baseline", "scitulu"):
+        science = json.loads((repo / "metrics" / "sciinstruct" / f"{model}.json").read_text())
+        assert science["problems"] == 4 and 0 <= science["accuracy"] <= 100
+    assert "Science reasoning (SciInstruct held-out problems" in (repo / "metrics" / "comparison.md").read_text()
+    assert "metrics/sciinstruct/scitulu.json" in run(["dvc", "metrics", "show"], repo)
+
+
 def test_mlflow_runs_carry_lineage_and_the_metrics(pipeline: tuple[Path, str]) -> None:
     from mlflow.tracking import MlflowClient
 
@@ -174,6 +192,17 @@ def test_fresh_clone_at_another_commit_reproduces_the_lock(pipeline: tuple[Path,
     assert any(key.startswith("finetune:") for key in lock_outs(clone))
     assert lock_outs(clone) == lock_outs(repo)
     run(["git", "diff", "--exit-code", "dvc.lock"], clone)
+
+
+def test_exp_run_sciinstruct_reruns_mix_and_after_only(pipeline: tuple[Path, str]) -> None:
+    repo, _ = pipeline
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "repro", "--allow-empty"], repo)
+    out = run(["dvc", "exp", "run", "-S", "mix.sciinstruct=2"], repo)
+    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    assert {"mix", "finetune"} <= ran
+    assert not ran & {"sciinstruct_ingest", "annotate", "quality_classifier", "ingest", "render", "base_model",
+                      "predict@baseline", "sciinstruct_eval@baseline"}
 
 
 @pytest.fixture(scope="module")

@@ -117,6 +117,33 @@ def cmd_compare(args: argparse.Namespace, params: Params) -> None:
     print(comparison_table(run_compare(params.models, params.score.reference_model)))
 
 
+def cmd_sciinstruct_ingest(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.sciinstruct.problems import run_problems
+
+    print(json.dumps(run_problems(params.annotate), indent=2))
+
+
+def cmd_annotate(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.sciinstruct.annotate import run_annotate
+
+    print(json.dumps(run_annotate(params.annotate, params.score.judge), indent=2))
+
+
+def cmd_quality_classifier(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.sciinstruct.classifier import run_quality_classifier
+
+    print(json.dumps(run_quality_classifier(params.annotate)["classifier"], indent=2))
+
+
+def cmd_sciinstruct_eval(args: argparse.Namespace, params: Params) -> None:
+    from sciriff.sciinstruct.evaluate import run_science_eval
+
+    if args.model not in params.models:
+        raise ParamsError(f"--model {args.model}: not in params.yaml models {sorted(params.models)}")
+    print(json.dumps(run_science_eval(args.model, params.models[args.model], params.annotate, params.predict),
+                     indent=2))
+
+
 def cmd_score_file(args: argparse.Namespace, params: Params) -> None:
     from sciriff.evaluation import score_file
     from sciriff.evaluation.judge import make_judge
@@ -180,6 +207,10 @@ COMMANDS = {
     "general-harness": (cmd_general_harness, "run the lm-evaluation-harness tasks of params general.harness_tasks"),
     "general-score": (cmd_general_score, "judge general answers against the reference model; harness retention"),
     "compare": (cmd_compare, "compare every model with the reference model"),
+    "sciinstruct-ingest": (cmd_sciinstruct_ingest, "validate SciInstruct problems into data/sciinstruct/problems"),
+    "annotate": (cmd_annotate, "self-reflective annotation of the SciInstruct train problems by a teacher"),
+    "quality-classifier": (cmd_quality_classifier, "train the quality classifier; write the filtered SciInstruct set"),
+    "sciinstruct-eval": (cmd_sciinstruct_eval, "science-reasoning accuracy of a model on the held-out problems"),
     "score-file": (cmd_score_file, "score external predictions ({task,id,prediction,reference,input} JSONL)"),
     "tasks": (cmd_tasks, "print, validate or pin (hub revisions to commits) the task catalog"),
     "verify": (cmd_verify, "compare a metrics file with the paper's table; non-zero exit outside tolerance"),
@@ -198,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["base-model"].add_argument("--out", default="models/base")
     parsers["finetune"].add_argument("--show-mask", type=int, metavar="N",
                                      help="print which tokens of mix example N carry loss, then exit")
-    for name in ("predict", "score", "general-predict", "general-harness", "general-score"):
+    for name in ("predict", "score", "general-predict", "general-harness", "general-score", "sciinstruct-eval"):
         parsers[name].add_argument("--model", required=True, help="a model name from params.yaml `models`")
     parsers["score-file"].add_argument("--predictions", required=True, help="predictions JSONL")
     parsers["score-file"].add_argument("--out", required=True, help="directory for metrics.json and summary.json")

@@ -10,6 +10,7 @@ Output: data/mix/train.jsonl (`dataset`, `id`, `messages`) and data/mix/manifest
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def run_mix(
     rendered_dir: str | Path = "data/rendered",
     raw_dir: str | Path = "data/raw",
     out_dir: str | Path = "data/mix",
+    sciinstruct_path: str | Path = "data/sciinstruct/filtered.jsonl",
 ) -> dict:
     """Build the mixture; returns the manifest written next to it."""
     rendered_dir = Path(rendered_dir)
@@ -50,7 +52,8 @@ def run_mix(
     random.Random(stable_seed("mix-general", params.seed)).shuffle(general_pool)
     wanted = {"match": len(science), "none": 0, "all": len(general_pool)}[params.general]
     general = general_pool[:wanted]  # fewer than wanted when the general pool is small: recorded below
-    mixture = science + general
+    sciinstruct, sciinstruct_shortfall = _sciinstruct(params, Path(sciinstruct_path))
+    mixture = science + general + sciinstruct
     random.Random(stable_seed("mix-order", params.seed)).shuffle(mixture)
     if not mixture:
         raise DataError("params.yaml: mix.per_task: the mixture is empty (per_task is 0 and general is 'none')")
@@ -64,9 +67,25 @@ def run_mix(
         "total": len(mixture),
         "general_shortfall": wanted - len(general),
     }
+    if params.sciinstruct:  # absent at 0, so the default manifest is unchanged
+        result["sciinstruct"] = len(sciinstruct)
+        result["sciinstruct_shortfall"] = sciinstruct_shortfall
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
         with (tmp / "train.jsonl").open("w", encoding="utf-8") as handle:
             handle.writelines(dumps(row) + "\n" for row in mixture)
         write_json(tmp / "manifest.json", result)
     return result
+
+
+def _sciinstruct(params: MixParams, path: Path) -> tuple[list[dict], int]:
+    """The SciInstruct rows asked for by `mix.sciinstruct`, and how many more were asked than exist."""
+    if not params.sciinstruct:
+        return [], 0
+    if not path.exists():
+        raise DataError(f"params.yaml: mix.sciinstruct is {params.sciinstruct} but {path} does not exist "
+                        "(run the annotate and quality_classifier stages)")
+    rows = sorted(read_jsonl(path), key=lambda r: r["id"])
+    random.Random(stable_seed("mix-sciinstruct", params.seed)).shuffle(rows)
+    wanted = math.ceil(params.sciinstruct * len(rows)) if isinstance(params.sciinstruct, float) else params.sciinstruct
+    return rows[:wanted], max(wanted - len(rows), 0)

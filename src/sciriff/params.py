@@ -57,6 +57,18 @@ class MixParams(Section):
         "match", description="General-domain share: as many as the science part (paper), none, or all."
     )
     seed: int = 76
+    sciinstruct: int | float = Field(
+        0, description="Filtered SciInstruct solutions added: a count (int >= 0) or a fraction in (0, 1] of the set."
+    )
+
+    @model_validator(mode="after")
+    def _sciinstruct(self) -> MixParams:
+        value = self.sciinstruct
+        if isinstance(value, bool) or (isinstance(value, int) and value < 0) or (
+            isinstance(value, float) and not 0 < value <= 1
+        ):
+            raise ValueError(f"mix.sciinstruct: {value!r} must be a count (int >= 0) or a fraction in (0, 1]")
+        return self
 
 
 class ModelParams(Section):
@@ -178,6 +190,62 @@ class GeneralParams(Section):
         description="lm-evaluation-harness tasks, groups or tags (shipped: src/sciriff/general_tasks).",
     )
     harness_limit: int | None = Field(None, ge=1, description="Examples per harness task (None: all).")
+class TeacherParams(Section):
+    backend: Literal["local", "openai"] = Field(
+        "local", description="local: a checkpoint generating in process (predict's transformers backend); "
+        "openai: any OpenAI-compatible endpoint."
+    )
+    model: str = Field("models/base", description="local: checkpoint directory; openai: model name at the endpoint.")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint (default: OPENAI_BASE_URL).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key (never logged).")
+    concurrency: int = Field(4, ge=1, description="openai: requests in flight.")
+    max_retries: int = Field(5, ge=0, description="openai: retries of a 429/5xx/timeout/connection error.")
+    batch_size: int = Field(16, ge=1, description="local: prompts per generate call.")
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    cache: str = Field(".cache/sciinstruct/teacher.sqlite", description="Replies by (teacher, settings, prompt).")
+
+
+class ProblemsHub(Section):
+    id: str = "zd21/SciInstruct"
+    revision: str = Field("098a7e88a9385dd170f78ed9edbce2c1b130cf81", min_length=1)
+    train_split: str = "train"
+    test_split: str | None = Field(None, description="Hub split of held-out problems (None: the bundled test).")
+    question_field: str = "instruction"
+    answer_field: str = Field("output", description="Gold answer, or a solution whose final answer is taken.")
+    subject_field: str | None = None
+
+
+class ClassifierParams(Section):
+    model: str = Field("models/base", description="Frozen LM whose hidden states and True/False logits are features.")
+    labelled: str | None = Field("data/sample/sciinstruct/labelled.jsonl",
+                                 description="Extra labelled solutions (label: correct | incorrect); None: none.")
+    heldout_fraction: float = Field(0.25, gt=0, lt=1, description="Questions held out for precision/recall.")
+    C: float = Field(1.0, gt=0, description="Inverse L2 strength of the logistic regression.")
+    max_length: int = Field(512, ge=32, description="Tokens of question + solution fed to the LM.")
+    batch_size: int = Field(8, ge=1)
+    seed: int = 7
+
+
+class ScienceEvalParams(Section):
+    max_new_tokens: int = Field(256, ge=1, description="Greedy answer budget (SciGLM's SciEval script: 512).")
+    max_problems: int | None = Field(None, ge=1, description="Cap on held-out problems (None: all).")
+    cache: str = Field(".cache/sciinstruct/eval.sqlite", description="Answers by (model, settings, prompt).")
+
+
+class AnnotateParams(Section):
+    source: Literal["sample", "local", "hf"] = "sample"
+    sample_dir: str = "data/sample/sciinstruct"
+    local_dir: str = "data/local/sciinstruct"
+    hf: ProblemsHub = ProblemsHub()
+    max_problems: int | None = Field(None, ge=1, description="Cap on annotated train problems (None: all).")
+    max_rounds: int = Field(3, ge=1, le=3, description="1: CoT; 2: + reflection with the answer; 3: + prompt-answer.")
+    max_new_tokens: int = Field(256, ge=8, description="Teacher reply budget per call.")
+    rel_tol: float = Field(0.01, gt=0, lt=1, description="Relative tolerance of numeric answers.")
+    lm_check_min_rating: int = Field(4, ge=1, le=5, description="LM checker rating (1-5) that counts as correct.")
+    teacher: TeacherParams = TeacherParams()
+    classifier: ClassifierParams = ClassifierParams()
+    keep_threshold: float = Field(0.5, ge=0, le=1, description="Keep a solution when P(keep) >= this (SciGLM: 0.5).")
+    eval: ScienceEvalParams = ScienceEvalParams()
 
 
 class Params(Section):
@@ -190,6 +258,7 @@ class Params(Section):
     predict: PredictParams = PredictParams()
     score: ScoreParams = ScoreParams()
     general: GeneralParams = GeneralParams()
+    annotate: AnnotateParams = AnnotateParams()
     models: dict[str, str] = Field(
         default_factory=lambda: {"baseline": "models/base", "scitulu": "models/scitulu"},
         description="Evaluated models: name -> checkpoint directory.",

@@ -106,10 +106,12 @@ def run_compare(models: dict[str, str], reference_model: str, details_dir: str |
 
     comparison.json (a DVC metric) keeps, per other model, the change of the mean, how many of the
     judge-free columns it is ahead on and (from `general_dir`, unless None) its general win rate and
-    retention; the markdown table has every column with its interval, then the general block.
+    retention; the markdown table has every column with its interval, then the general block and the
+    science-reasoning accuracy (metrics/sciinstruct/<model>.json), where present.
     """
     from sciriff.evaluation.report import JUDGE_FREE
     from sciriff.general_report import general_summary, general_table, load_general
+    from sciriff.sciinstruct.report import comparison_block
 
     metrics_dir = Path(metrics_dir)
     docs = {name: read_json(Path(details_dir, name, "metrics.json")) for name in sorted(models)}
@@ -144,6 +146,9 @@ def run_compare(models: dict[str, str], reference_model: str, details_dir: str |
         for name, values in general_summary(general).items():
             if name in summary:
                 summary[name].update(values)
+    science = comparison_block(list(models), reference_model, metrics_dir / "sciinstruct")
+    for name, delta in (science[1] if science else {}).items():
+        summary.setdefault(name, {})["sciinstruct_accuracy_delta"] = delta
     write_json(metrics_dir / "comparison.json", summary)
     with atomic_path(metrics_dir / "comparison.csv") as tmp, tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -153,7 +158,7 @@ def run_compare(models: dict[str, str], reference_model: str, details_dir: str |
                                        for m in sorted(docs))])
     comparison["general_table"] = general_table(general, reference_model) if general is not None else None
     with atomic_path(metrics_dir / "comparison.md") as tmp:
-        tmp.write_text(comparison_table(comparison) + "\n", encoding="utf-8")
+        tmp.write_text(comparison_table(comparison) + "\n" + (science[0] + "\n" if science else ""), encoding="utf-8")
     with atomic_path(metrics_dir / "comparison.png") as tmp:
         comparison_chart(comparison, tmp)
     return comparison

@@ -119,3 +119,16 @@ def mlflow_run(stage: str, params: dict[str, Any]) -> Iterator[Any]:
     with mlflow.start_run(run_name=stage, tags=lineage_tags(stage)):
         mlflow.log_params({k: str(v)[:500] for k, v in _flatten(params).items()})
         yield mlflow
+
+
+def numeric_metrics(data: dict[str, Any], prefix: str = "", skip: tuple[str, ...] = ()) -> dict[str, float]:
+    """Numeric leaves of a nested dict as `a/b` keys (for mlflow.log_metrics); `skip` drops top-level keys."""
+    out: dict[str, float] = {}
+    for key, value in data.items():
+        if key in skip:
+            continue
+        if isinstance(value, dict):
+            out.update(numeric_metrics(value, f"{prefix}{key}/"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[f"{prefix}{key}"] = float(value)
+    return out
