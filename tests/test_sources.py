@@ -89,6 +89,9 @@ def test_sample_sources_are_recorded_by_path_and_content_hash(tmp_path: Path) ->
     for name, record in (("scifact_entailment", RECORD), ("tulu_v2", GENERAL)):
         (base / name).mkdir(parents=True)
         (base / name / "train.jsonl").write_text(json.dumps(record) + "\n")
+    held_out = {**GENERAL, "id": "held-out", "messages": [{"role": "user", "content": "A held-out question?"},
+                                                         {"role": "assistant", "content": "An answer."}]}
+    (base / "tulu_v2" / "test.jsonl").write_text(json.dumps(held_out) + "\n")
     params = IngestParams(sample_dir=str(base))
     run_ingest([SCIFACT], params, tmp_path / "raw")
     first = (tmp_path / "raw" / "sources.json").read_bytes()
