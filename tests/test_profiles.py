@@ -28,3 +28,12 @@ def test_paper_profile_has_the_paper_recipe() -> None:
                          ids=lambda p: p.name)
 def test_profile_validates(path: Path) -> None:
     load_params(path)
+
+
+def test_paper_profile_names_harness_tasks_lm_eval_knows() -> None:
+    """The paper's benchmarks, by the names lm-evaluation-harness gives them (checked offline, in its index)."""
+    from sciriff.harness import task_manager
+
+    tasks = load_params(REPO / "profiles" / "paper.yaml").general.harness_tasks
+    assert {"mmlu", "gsm8k_cot", "bbh", "tydiqa_goldp", "truthfulqa_mc2", "toxigen"} <= set(tasks)
+    task_manager(tasks)  # raises, naming the task, if one is unknown
