@@ -71,21 +71,24 @@ def test_tiny_teacher_garbage_is_counted_and_a_warm_rerun_makes_no_calls(tiny_mo
     problems = ingest(workdir, sample(6))
     p = params(workdir, tiny_model_dir)
     stats = run_annotate(p, judge(workdir, tiny_model_dir), problems, workdir / "out")
-    assert stats["teacher"]["calls"] == stats["teacher"]["prompts"] == 18, "3 rounds for 6 unsolved problems"
+    assert stats["this_run"]["teacher"]["calls"] == stats["teacher"]["prompts"] == 18, "3 rounds x 6 unsolved"
     assert stats["accepted"] == 0 and stats["not_accepted"] == 6
     assert sum(stats["failures"].values()) == 18 and set(stats["failures"]) <= {"empty_output", "no_final_answer"}
     rows = list(read_jsonl(workdir / "out" / "solutions.jsonl"))
     assert all(r["accepted_round"] is None and r["solution"] is None and len(r["attempts"]) == 3 for r in rows)
     assert stats["teacher_settings"]["model"].startswith("local:base@")
     first = (workdir / "out" / "solutions.jsonl").read_bytes()
+    first_stats = (workdir / "out" / "stats.json").read_bytes()
 
     again = run_annotate(p, judge(workdir, tiny_model_dir), problems, workdir / "out")
-    assert again["teacher"] == {"prompts": 18, "cache_hits": 18, "calls": 0, "requests": 0, "failures": 0}
+    assert again["this_run"]["teacher"] == {"cache_hits": 18, "calls": 0, "requests": 0, "failures": 0}
     assert (workdir / "out" / "solutions.jsonl").read_bytes() == first
+    assert read_json(workdir / "out" / "stats.json") == {k: v for k, v in again.items() if k != "this_run"}
+    assert (workdir / "out" / "stats.json").read_bytes() == first_stats, "run counters stay out of the data"
 
     longer = run_annotate(params(workdir, tiny_model_dir, max_new_tokens=9, max_rounds=1),
                           judge(workdir, tiny_model_dir), problems, workdir / "out")
-    assert longer["teacher"]["calls"] == 6, "another setting is another cache entry"
+    assert longer["this_run"]["teacher"]["calls"] == 6, "another setting is another cache entry"
 
 
 def test_rounds_checkers_and_failures_from_seeded_caches(tiny_model_dir: Path, workdir: Path) -> None:
@@ -129,8 +132,9 @@ def test_rounds_checkers_and_failures_from_seeded_caches(tiny_model_dir: Path, w
 
     stats = run_annotate(p, judge_params, problems_dir, workdir / "out")
     assert stats["accepted_by_round"] == {"cot": 2, "reflect": 1, "answer": 1} and stats["not_accepted"] == 1
-    assert stats["teacher"]["calls"] == 0 and stats["teacher"]["cache_hits"] == 10
-    assert stats["lm_checker"] == {"prompts": 3, "cache_hits": 3, "calls": 0}
+    assert stats["teacher"] == {"prompts": 10} and stats["lm_checker"] == {"prompts": 3}
+    assert stats["this_run"] == {"teacher": {"calls": 0, "cache_hits": 10, "requests": 0, "failures": 0},
+                                 "lm_checker": {"calls": 0, "cache_hits": 3}}
     assert stats["failures"] == {"empty_output": 1, "lm_check_unparsed": 1, "no_final_answer": 1, "rejected_input": 1}
     rows = {r["id"]: r for r in read_jsonl(workdir / "out" / "solutions.jsonl")}
     assert [r["accepted_round"] for r in rows.values()] == [1, 2, 3, 1, None]
@@ -166,7 +170,7 @@ def test_killed_run_resumes_from_the_cache(tiny_model_dir: Path, workdir: Path) 
     assert 3 <= done < 12 and not (workdir / "data" / "sciinstruct" / "annotated").exists()
 
     stats = run_annotate(p, judge(workdir, tiny_model_dir), "data/sciinstruct/problems", "out")
-    assert stats["teacher"]["cache_hits"] == done and stats["teacher"]["calls"] == 12 - done
+    assert stats["this_run"]["teacher"]["cache_hits"] == done and stats["this_run"]["teacher"]["calls"] == 12 - done
     resumed = (workdir / "out" / "solutions.jsonl").read_bytes()
     fresh = params(workdir, tiny_model_dir, max_rounds=1, max_new_tokens=24,
                    teacher={"batch_size": 1, "cache": str(workdir / "fresh.sqlite")})
@@ -187,9 +191,10 @@ def test_openai_teacher_against_transformers_serve_then_down(tiny_model_dir: Pat
     problems_dir = ingest(workdir, problems[:3])
     p = params(workdir, tiny_model_dir, max_rounds=1, teacher=teacher)
     stats = run_annotate(p, judge(workdir, tiny_model_dir), problems_dir, workdir / "out")
-    assert stats["teacher"]["calls"] == 3 and stats["teacher_settings"]["base_url"] == base_url
+    assert stats["this_run"]["teacher"]["calls"] == 3 and stats["teacher_settings"]["base_url"] == base_url
     assert stats["teacher_settings"]["backend"] == "openai" and stats["teacher_settings"]["model"] == model
-    assert run_annotate(p, judge(workdir, tiny_model_dir), problems_dir, workdir / "out")["teacher"]["calls"] == 0
+    rerun = run_annotate(p, judge(workdir, tiny_model_dir), problems_dir, workdir / "out")
+    assert rerun["this_run"]["teacher"]["calls"] == 0
     written = (workdir / "out" / "solutions.jsonl").read_bytes()
 
     problems_dir = ingest(workdir, problems)  # two new problems, and the endpoint is gone
@@ -204,7 +209,7 @@ def test_openai_teacher_against_transformers_serve_then_down(tiny_model_dir: Pat
     assert len(JudgeCache(p.teacher.cache)) == 3, "the replies already received are kept"
     assert (workdir / "out" / "solutions.jsonl").read_bytes() == written, "nothing written on failure"
     again = run_annotate(p, judge(workdir, tiny_model_dir), problems_dir, workdir / "out")
-    assert again["teacher"]["calls"] == 2 and again["teacher"]["cache_hits"] == 3
+    assert again["this_run"]["teacher"] == {"calls": 2, "cache_hits": 3, "requests": 2, "failures": 0}
     logged = capsys.readouterr()
     assert secret not in logged.out + logged.err + str(err.value)
     assert not any(secret in f.read_text() for f in (workdir / "out").iterdir())

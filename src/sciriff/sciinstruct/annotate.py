@@ -5,6 +5,9 @@ correct answer, 3: prompt-with-answer), the teacher writes a solution for every 
 solved; the rule checker judges its final answer, and the LM checker (`score.judge`, a prompt ending
 in `Rating: <1-5>`, correct when the rating >= `annotate.lm_check_min_rating`) judges what the rules
 cannot decide. Each problem records every attempt and the round that made it correct (or none).
+Statistics: prompts per round outcome and failures in stats.json (deterministic, so a forced rerun
+is byte-identical); the calls and cache hits of this run (which depend on the cache) are returned,
+printed and logged to MLflow only.
 An empty reply, a reply without a final answer or an unreadable LM rating is counted as a failure
 with the problem's id and place, and is never correct. A teacher or judge call that fails for good
 stops the stage before any output is written; the replies already received stay in the caches.
@@ -81,7 +84,7 @@ def run_annotate(params: AnnotateParams, judge: JudgeParams, problems_dir: str |
                 handle.writelines(dumps(row) + "\n" for row in rows)
             with (tmp / "failures.jsonl").open("w", encoding="utf-8") as handle:
                 handle.writelines(dumps(row) + "\n" for row in failures)
-            write_json(tmp / "stats.json", stats)
+            write_json(tmp / "stats.json", {k: v for k, v in stats.items() if k != RUN})
         mlflow.log_metrics(numeric_metrics(stats, skip=("teacher_settings",)))
     for failure in failures[:10]:
         print(f"warning: {failure['where']}: problem {failure['id']!r} round {failure['round']}: "
@@ -103,6 +106,9 @@ def _judge_by_rules(number: int, kind: str, problem: dict, prompt: str, reply: s
         return {**attempt, "failure": "no_final_answer", "reason": f"no final answer in {solution[-80:]!r}"}
     verdict = check_answer(answer, problem, rel_tol)
     return {**attempt, "answer": answer, "correct": verdict.correct, "checked_by": "rules", "reason": verdict.reason}
+
+
+RUN = "this_run"
 
 
 class _LMChecker:
@@ -151,11 +157,13 @@ def _statistics(params: AnnotateParams, problems: list[dict], accepted: dict[str
         "accepted": sum(rounds.values()),
         "accepted_by_round": {kind: rounds.get(n, 0) for n, kind in enumerate(ROUNDS[: params.max_rounds], 1)},
         "not_accepted": len(problems) - sum(rounds.values()),
-        "teacher": {"prompts": teacher_stats["hits"] + teacher_stats["misses"], "cache_hits": teacher_stats["hits"],
-                    "calls": teacher_stats["misses"], "requests": teacher_stats["calls"],
-                    "failures": teacher_stats["failures"]},
-        "lm_checker": {"prompts": checker.asked, "cache_hits": judge_stats.get("hits", 0),
-                       "calls": judge_stats.get("misses", 0)},
+        "teacher": {"prompts": teacher_stats["hits"] + teacher_stats["misses"]},
+        "lm_checker": {"prompts": checker.asked},
         "failures": dict(sorted(Counter(f["kind"] for f in failures).items())),
         "teacher_settings": describe(teacher),
+        RUN: {  # this run only (depends on the cache): returned, printed and logged, never in the data
+            "teacher": {"calls": teacher_stats["misses"], "cache_hits": teacher_stats["hits"],
+                        "requests": teacher_stats["calls"], "failures": teacher_stats["failures"]},
+            "lm_checker": {"calls": judge_stats.get("misses", 0), "cache_hits": judge_stats.get("hits", 0)},
+        },
     }
