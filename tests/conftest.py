@@ -24,6 +24,14 @@ TINY_SHRINK = {"num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 1
                "num_key_value_heads": 1, "head_dim": 32}
 
 
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch working directory with its own MLflow store (modules may override it with data)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """models/base-shaped checkpoint: SmolLM2's tokenizer and chat template, 2 tiny layers."""

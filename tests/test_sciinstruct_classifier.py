@@ -21,13 +21,6 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample" / "sciinstruct"
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    return tmp_path
-
-
 def annotated(workdir: Path) -> Path:
     """An annotate output: 3 accepted problems (rounds 1-3) and 1 never solved."""
     problems = list(read_jsonl(SAMPLE / "train.jsonl"))[:4]

@@ -14,8 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from test_ingest import GENERAL, RECORD, SCIFACT  # the same scifact task, record and conversation
 
-from sciriff.catalog import load_catalog, load_task
+from sciriff.catalog import load_catalog
 from sciriff.cli import main
 from sciriff.ingest import run_ingest
 from sciriff.io import DataError
@@ -23,11 +24,6 @@ from sciriff.params import IngestParams
 from sciriff.sources import SourceLedger, content_hash, pin_task_files, set_revision
 
 REPO = Path(__file__).resolve().parents[1]
-SCIFACT = load_task(REPO / "templates" / "scifact_entailment.yaml")
-RECORD = {"claim_id": 1, "claim": "C", "abstract_id": 7, "title": "T", "abstract": ["s0", "s1"],
-          "verdict": "SUPPORT", "evidence": [1]}
-GENERAL = {"dataset": "flan_v2", "id": "g1", "messages": [{"role": "user", "content": "hi"},
-                                                          {"role": "assistant", "content": "hello"}]}
 PINNED = "0123456789abcdef0123456789abcdef01234567"
 
 
