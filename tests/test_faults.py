@@ -4,6 +4,7 @@ Cases that need a fixture of their own module stay there and are listed here, so
 index of every fault the project handles:
 - unreachable judge endpoint fails score, writes nothing: tests/test_score.py; the general stage:
   tests/test_general.py; a teacher that stays down: tests/test_sciinstruct_annotate.py
+- a null id names the file and line (it is not turned into the id "None"): tests/test_ingest.py
 - bad params name the key: tests/test_params.py, tests/test_cli.py
 - Jinja errors name task/template/instance, sandbox escapes are refused: tests/test_catalog.py
 - kills during render, predict (torn last line), finetune, annotate resume: tests/test_render.py,
@@ -81,9 +82,8 @@ FIELDS = {"id": "c1", "claim": "A claim.", "abstract": ["One sentence."], "verdi
 @pytest.mark.parametrize(("prompt", "message"), [
     ("{{ claim.__class__.__mro__ }}", r"task scifact_entailment, template 0, instance c1: SecurityError"),
     ("{{ no_such_field }}", r"task scifact_entailment, template 0, instance c1: UndefinedError"),
-    pytest.param("{% for i in range(10**9) %}{{ i }}{% endfor %}", r"task scifact_entailment, template 0, instance c1",
-                 marks=pytest.mark.xfail(strict=True, raises=OverflowError,
-                                         reason="open (issue 12): the sandbox's OverflowError is not yet wrapped")),
+    ("{% for i in range(10**9) %}{{ i }}{% endfor %}",
+     r"task scifact_entailment, template 0, instance c1: OverflowError"),
 ])
 def test_template_errors_and_sandbox_escapes_name_the_task(tmp_path: Path, prompt: str, message: str) -> None:
     from sciriff.catalog import render_instance

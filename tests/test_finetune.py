@@ -49,10 +49,15 @@ def test_finetune_writes_a_self_describing_model_and_loss_curve(tiny_model_dir: 
     assert meta["finetune"]["max_steps"] == 2 and "{% generation %}" in meta["chat_template"]
     assert set(meta["versions"]) >= {"torch", "transformers", "trl"} and len(meta["data"]["mix_sha256"]) == 64
     assert (workdir / "out" / "model.safetensors").exists()
+    from transformers import AutoConfig
+    assert AutoConfig.from_pretrained(workdir / "out").dtype == AutoConfig.from_pretrained(tiny_model_dir).dtype
+    card = (workdir / "out" / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: transformers") and meta["data"]["mix_sha256"] in card
     curve = list(csv.DictReader((workdir / "loss.csv").open()))
     assert [int(r["step"]) for r in curve] == [1, 2] and all(float(r["loss"]) > 0 for r in curve)
     runs = mlflow.search_runs(experiment_names=["sciriff"], filter_string="tags.dvc_stage = 'finetune'")
     assert len(runs) == 1 and runs.iloc[0]["metrics.steps"] == 2
+    assert runs.iloc[0]["metrics.train_loss_mean"] > 0, "the mean loss has its own key beside the per-step curve"
     assert not any((workdir / ".cache" / "finetune").glob("*/checkpoint-*")), "checkpoints go once the model is saved"
 
 

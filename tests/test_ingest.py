@@ -49,6 +49,12 @@ def test_malformed_record_names_file_and_line_and_keeps_output(tmp_path: Path) -
     assert (tmp_path / "raw" / "scifact_entailment.jsonl").read_bytes() == before
 
 
+def test_null_id_names_file_and_line_instead_of_becoming_none(tmp_path: Path) -> None:
+    bad = _sample(tmp_path, [RECORD, {**RECORD, "claim_id": None}])
+    with pytest.raises(DataError, match=r"train\.jsonl:2: malformed scifact_entailment record: key 'claim_id' is null"):
+        run_ingest([SCIFACT], bad, tmp_path / "raw")
+
+
 def test_same_id_in_two_splits_is_an_error(tmp_path: Path) -> None:
     params = _sample(tmp_path, [RECORD], [RECORD])
     with pytest.raises(DataError, match="id '1_7' is in both train and test"):

