@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from sciriff.evaluation import COMPAT_DIFFERENCES, EVALUATORS, TaskScore, score_task
-from sciriff.evaluation.tasks import parse_mup_rating, parse_qasper_rating
+from sciriff.evaluation.judge_prompts import parse_mup_rating, parse_qasper_rating
 from sciriff.io import DataError
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sciriff.evaluation.context import Judge
 from sciriff.evaluation.official_prompts import OfficialPrompts
 from sciriff.evaluation.parsing import Compat
 from sciriff.evaluation.report import headline
-from sciriff.evaluation.tasks import Judge, score_task
+from sciriff.evaluation.tasks import score_task
 
 
 @dataclass

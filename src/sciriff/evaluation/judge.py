@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sciriff.evaluation.tasks import Judge
+    from sciriff.evaluation.context import Judge
 
 log = logging.getLogger(__name__)
 

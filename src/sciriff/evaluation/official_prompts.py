@@ -7,7 +7,7 @@ allenai/SciRIFF (`score.judge.official_checkout`). Each function is parsed, neve
 module opens an OpenAI client on import): the statements that build the returned variable are
 followed (the f-string filled as Python fills it, branches taken on `eval_type`, the function's own
 `.replace(...)` clean-up applied), with the title, question, excerpts and paper body extracted from
-the model prompt exactly as the official code extracts them (sciriff.evaluation.tasks). The result
+the model prompt exactly as the official code extracts them (sciriff.evaluation.judge_prompts). The result
 is the official prompt byte for byte. The checkout is pinned: its git commit goes into the label
 recorded with the scores (`official@<commit>`).
 """

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sciriff.evaluation.context import Judge
 from sciriff.evaluation.official_prompts import OfficialPrompts, judge_prompts_label
 from sciriff.evaluation.parsing import Compat
-from sciriff.evaluation.tasks import EVALUATORS, Judge, TaskScore, score_task
+from sciriff.evaluation.tasks import EVALUATORS, TaskScore, score_task
 from sciriff.io import DataError, read_jsonl_numbered, write_json
 
 # 'task.metric' keys of paper_table.json, in the official summary table's order.
