@@ -26,12 +26,16 @@ def cmd_ingest(args: argparse.Namespace, params: Params) -> None:
 
 
 def cmd_render(args: argparse.Namespace, params: Params) -> None:
+    """With --task it writes nothing: it prints examples of one task as the model will see them, rendered at
+    the time of the call from the task file (templates/<task>.yaml) on the ingested records (data/raw), so
+    a template edit can be checked before `dvc repro`."""
     from sciriff.render import run_render
 
     if args.task:
         from sciriff.show import show_rendered
 
-        show_rendered(select_tasks(load_catalog(), [args.task], "--task")[0], params, args.show, args.split)
+        task = select_tasks(load_catalog(), [args.task], "--task")[0]
+        show_rendered(task, params, args.show, args.split, from_rendered=args.rendered)
         return
     manifest = run_render(_tasks(params), params.render, tokenizer_path="models/base")
     for name, stats in manifest.items():
@@ -52,6 +56,8 @@ def cmd_base_model(args: argparse.Namespace, params: Params) -> None:
 
 
 def cmd_finetune(args: argparse.Namespace, params: Params) -> None:
+    """Re-launched under accelerate when params finetune.distributed is not none. --show-mask trains nothing:
+    it prints one mix example with the tokens that carry loss ⟦marked⟧."""
     if args.show_mask is not None:
         from sciriff.show import show_mask
 
@@ -166,6 +172,7 @@ def cmd_synth(args: argparse.Namespace, params: Params) -> None:
 
 
 def cmd_verify(args: argparse.Namespace, params: Params) -> None:
+    """The paper's numbers are in data/reference/paper_table.json."""
     from sciriff.verify import run_verify
 
     metrics = Path(args.metrics)
@@ -176,6 +183,8 @@ def cmd_verify(args: argparse.Namespace, params: Params) -> None:
 
 
 def cmd_tasks(args: argparse.Namespace, params: Params) -> None:
+    """list: one row per task file (family, domains, source, held out or not, bundled sample size);
+    validate: check every task file against the schema; pin: rewrite hub revisions as commits."""
     from sciriff.show import print_catalog
 
     if args.action == "pin":
@@ -197,7 +206,7 @@ def cmd_tasks(args: argparse.Namespace, params: Params) -> None:
 
 COMMANDS = {
     "ingest": (cmd_ingest, "normalize source datasets into data/raw"),
-    "render": (cmd_render, "render tasks through their templates into data/rendered"),
+    "render": (cmd_render, "render tasks through their templates into data/rendered (--task: preview one)"),
     "mix": (cmd_mix, "build the finetuning mixture in data/mix"),
     "base-model": (cmd_base_model, "fetch and convert the base model into models/base"),
     "finetune": (cmd_finetune, "finetune the base model on the mix into models/scitulu"),
@@ -218,15 +227,31 @@ COMMANDS = {
 }
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Option help ends with the option's default, where it has one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sciriff", description=__doc__)
-    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    parsers = {name: sub.add_parser(name, help=help_) for name, (_, help_) in COMMANDS.items()}
-    parsers["render"].add_argument("--task", help="print rendered examples of one task instead of rendering")
+    parser = argparse.ArgumentParser(prog="sciriff", description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="params file")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parsers = {
+        name: sub.add_parser(name, help=help_, formatter_class=HelpFormatter,
+                             description=f"{help_[0].upper()}{help_[1:]}. {command.__doc__ or ''}".strip())
+        for name, (command, help_) in COMMANDS.items()
+    }
+    parsers["render"].add_argument("--task", help="print examples of this task rendered now from its current "
+                                   "template file on data/raw, instead of running the stage")
     parsers["render"].add_argument("--show", type=int, default=3, help="how many examples to print with --task")
     parsers["render"].add_argument("--split", default="train", help="which split to show with --task")
-    parsers["base-model"].add_argument("--out", default="models/base")
+    parsers["render"].add_argument("--rendered", action="store_true", help="with --task: print what the last "
+                                   "render wrote to data/rendered instead of rendering the template now")
+    parsers["base-model"].add_argument("--out", default="models/base", help="checkpoint directory to write")
     parsers["finetune"].add_argument("--show-mask", type=int, metavar="N",
                                      help="print which tokens of mix example N carry loss, then exit")
     for name in ("predict", "score", "general-predict", "general-harness", "general-score", "sciinstruct-eval"):
@@ -235,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["score-file"].add_argument("--out", required=True, help="directory for metrics.json and summary.json")
     parsers["score-file"].add_argument("--gold", help="rendered data directory (e.g. data/rendered): report gold ids "
                                        "with no prediction")
-    parsers["score-file"].add_argument("--split", default="test", help="gold split under --gold (default: test)")
+    parsers["score-file"].add_argument("--split", default="test", help="gold split under --gold")
     parsers["synth"].add_argument("--raw", default="data/raw", help="ingested sample to grow")
     parsers["synth"].add_argument("--out", required=True, help="directory for the synthetic raw corpus")
     parsers["synth"].add_argument("--instances", type=int, default=137_132, help="task instances in all")
@@ -251,9 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["tasks"].add_argument("action", nargs="?", choices=["list", "validate", "pin"], default="list",
                                   help="pin: write the hub commits recorded by ingest into the task files")
     parsers["tasks"].add_argument("--manifest", default="data/raw/sources.json", help="for pin: ingest's manifest")
-    parsers["tasks"].add_argument("--json", action="store_true")
-    parsers["tasks"].add_argument("--templates", default="templates")
-    parsers["tasks"].add_argument("--sample-dir", default="data/sample")
+    parsers["tasks"].add_argument("--json", action="store_true", help="print the list as JSON")
+    parsers["tasks"].add_argument("--templates", default="templates", help="directory of task files")
+    parsers["tasks"].add_argument("--sample-dir", default="data/sample", help="bundled sample data, for sizes")
     return parser
 
 

@@ -87,7 +87,8 @@ class TokenCounter:
         return [len(ids) for ids in encoded]
 
 
-def _render_task(task: Task, raw_path: Path, params: RenderParams, count_tokens: TokenCounter, out: Path) -> dict:
+def _select(task: Task, raw_path: Path, params: RenderParams) -> tuple[dict[str, str], dict, dict[str, set[str]]]:
+    """Which raw records render keeps: (id -> split, ids per split, subsampled ids per split)."""
     if not raw_path.exists():
         raise DataError(f"task {task.name}: {raw_path} not found (does `ingest` cover this task's source?)")
     ids_by_split: dict[str, list[str]] = defaultdict(list)
@@ -99,15 +100,25 @@ def _render_task(task: Task, raw_path: Path, params: RenderParams, count_tokens:
     for instance_id, split in assignment.items():
         by_split[split].append(instance_id)
     chosen = {split: subsample(ids, task.name, split, params.max_per_task) for split, ids in by_split.items()}
+    return assignment, by_split, chosen
 
-    def instances() -> Iterator[tuple[str, str, str, str, str | None]]:
-        for row in read_jsonl(raw_path):
-            split = assignment.get(row["id"])
-            if split is not None and row["id"] in chosen[split]:
-                prompt, answer = render_instance(task, row["fields"], params.template)
-                yield split, row["id"], prompt, answer, None
 
-    stats = _write_instances(task, instances(), params, count_tokens, out)
+def render_now(task: Task, raw_path: Path, params: RenderParams, selection: tuple | None = None,
+               ) -> Iterator[tuple[str, str, str, str]]:
+    """(split, source id, input, output) of the instances render keeps, rendered with the task as given
+    (before the token-budget drop); `selection`: `_select`'s answer, if already known."""
+    assignment, _, chosen = selection or _select(task, raw_path, params)
+    for row in read_jsonl(raw_path):
+        split = assignment.get(row["id"])
+        if split is not None and row["id"] in chosen[split]:
+            yield split, row["id"], *render_instance(task, row["fields"], params.template)
+
+
+def _render_task(task: Task, raw_path: Path, params: RenderParams, count_tokens: TokenCounter, out: Path) -> dict:
+    selection = _select(task, raw_path, params)
+    _, by_split, chosen = selection
+    instances = ((*item, None) for item in render_now(task, raw_path, params, selection))
+    stats = _write_instances(task, instances, params, count_tokens, out)
     stats["subsampled_out"] = {
         s: len(by_split[s]) - len(chosen[s]) for s in chosen if len(by_split[s]) > len(chosen[s])
     }

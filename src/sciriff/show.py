@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import islice
 from pathlib import Path
 
 from rich.console import Console
@@ -37,38 +38,69 @@ def print_catalog(catalog: dict[str, Task], sample_dir: str, as_json: bool = Fal
         sample = ", ".join(f"{k}={v}" for k, v in row["sample"].items()) or "-"
         table.add_row(row["task"], row["family"], ",".join(row["domains"]), row["source"],
                       "EVAL" if row["eval"] else "", sample)
-    Console(width=200).print(table)
+    Console().print(table)  # rich sizes it: COLUMNS, else the terminal's width, else 80; no padding
 
 
-def show_rendered(task: Task, params: Params, count: int, split: str) -> None:
-    """Print rendered examples exactly as the model sees them: through the base model's chat template."""
+def show_rendered(task: Task, params: Params, count: int, split: str, from_rendered: bool = False,
+                  raw_dir: str = "data/raw", rendered_dir: str = "data/rendered") -> None:
+    """Print examples exactly as the model sees them: through the base model's chat template.
+
+    By default the task file is rendered now on the ingested records, so a template edit shows at
+    once; `from_rendered` prints what the last `render` stage wrote instead.
+    """
     from transformers import AutoTokenizer
 
-    path = Path("data/rendered") / task.name / f"{split}.jsonl"
-    if not path.exists():
-        raise DataError(f"{path}: not rendered yet (run `dvc repro render`)")
+    if from_rendered:
+        path = Path(rendered_dir) / task.name / f"{split}.jsonl"
+        if not path.exists():
+            raise DataError(f"{path}: not rendered yet (run `dvc repro render`)")
+        rows = ((row["_instance_id"], row["id"], row["input"], row["output"]) for row in read_jsonl(path))
+        origin = str(path)
+    else:
+        from sciriff.render import render_now
+
+        if (Path(raw_dir) / "released.jsonl").exists():
+            raise DataError(f"{raw_dir}/released.jsonl: ingest.source is released, whose instances come "
+                            "rendered (no template is applied); see them with --rendered")
+        raw = Path(raw_dir) / f"{task.source_name}.jsonl"
+        rows = ((f"{task.name}:{split}", id_, prompt, answer)
+                for row_split, id_, prompt, answer in render_now(task, raw, params.render) if row_split == split)
+        origin = f"{task.path} rendered now on {raw}"
     tokenizer = AutoTokenizer.from_pretrained(params.models[params.score.reference_model])
-    for row in list(read_jsonl(path))[:count]:
-        messages = [{"role": "user", "content": row["input"]}, {"role": "assistant", "content": row["output"]}]
-        print(f"===== {row['_instance_id']} (source id {row['id']}) =====")
+    budget = params.render.context_window - params.render.reserved_tokens
+    shown = 0
+    for instance_id, source_id, prompt, answer in islice(rows, count):
+        tokens = sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in (prompt, answer))
+        note = f"{tokens} tokens" + (f", over the budget of {budget}: render drops it" if tokens > budget else "")
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+        print(f"===== {instance_id} (source id {source_id}; {note}) =====")
         print(tokenizer.apply_chat_template(messages, tokenize=False))
+        shown += 1
+    print(f"{shown} {split} example(s) of {task.name} from {origin}")
 
 
-def show_mask(params: Params, index: int, mix_file: str = "data/mix/train.jsonl") -> None:
-    """Print mix example `index` with the tokens that carry loss highlighted (and listed)."""
+def show_mask(params: Params, index: int, mix_file: str = "data/mix/train.jsonl", base_dir: str = "models/base",
+              ) -> None:
+    """Print mix example `index` with the tokens that carry loss between ⟦ ⟧ (and green, on a terminal)."""
     from transformers import AutoTokenizer
 
     rows = list(read_jsonl(mix_file))
     if not 0 <= index < len(rows):
         raise DataError(f"{mix_file}: example {index} out of range (0..{len(rows) - 1})")
-    tokenizer = AutoTokenizer.from_pretrained("models/base")
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
     encoded = tokenizer.apply_chat_template(rows[index]["messages"], return_dict=True,
                                             return_assistant_tokens_mask=True)
     text = Text()
+    previous = 0
     for token_id, masked in zip(encoded["input_ids"], encoded["assistant_masks"], strict=True):
+        if masked != previous:  # the markers survive a pipe, where the colours do not
+            text.append("⟦" if masked else "⟧", style="bold")
+            previous = masked
         text.append(tokenizer.decode([token_id]), style="bold green" if masked else "dim")
+    if previous:
+        text.append("⟧", style="bold")
     console = Console()
-    console.print(f"example {index} ({rows[index]['dataset']}): green = loss, dim = masked")
-    console.print(text)
+    console.print(f"example {index} ({rows[index]['dataset']}): ⟦green⟧ = loss, dim = masked", markup=False)
+    console.print(text, soft_wrap=True)
     trained = sum(encoded["assistant_masks"])
     console.print(f"{trained} of {len(encoded['input_ids'])} tokens carry loss")
