@@ -58,14 +58,21 @@ def collect(db: Path) -> list[dict]:
     return rows
 
 
-def plot(rows: list[dict], path: Path) -> None:
+def plot(rows: list[dict], path: Path, ablations: set[str]) -> None:
+    """Budget against mean and parse rate; ablation points (a different mix, not a budget) stand apart."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = sorted(rows, key=lambda r: r["training_tokens"])
     fig, left = plt.subplots(figsize=(7, 4))
+    for r in rows:
+        if r["experiment"] in ablations:
+            x = r["training_tokens"] / 1000
+            left.plot([x], [r["mean"]], "x", color="tab:red", label="ablation: SciTulu mean")
+            left.annotate(f"{r['experiment']} (parse {r['parse_rate']:.2f})", (x, r["mean"]), fontsize=7,
+                          textcoords="offset points", xytext=(3, -10))
+    rows = sorted((r for r in rows if r["experiment"] not in ablations), key=lambda r: r["training_tokens"])
     tokens = [r["training_tokens"] / 1000 for r in rows]
     left.plot(tokens, [r["mean"] for r in rows], "o-", color="tab:blue", label="SciTulu mean (0-100)")
     left.set_xlabel("training tokens (thousands)")
@@ -76,7 +83,11 @@ def plot(rows: list[dict], path: Path) -> None:
     right.set_ylim(0, 1)
     right.set_ylabel("mean JSON parse rate (target 0.6)", color="tab:orange")
     for r, x in zip(rows, tokens, strict=True):
-        left.annotate(r["experiment"], (x, r["mean"]), fontsize=7, textcoords="offset points", xytext=(3, 3))
+        label = "default" if r["experiment"] == "workspace" else r["experiment"]
+        left.annotate(label, (x, r["mean"]), fontsize=7, textcoords="offset points", xytext=(3, 3))
+    handles, labels = left.get_legend_handles_labels()
+    more, more_labels = right.get_legend_handles_labels()
+    left.legend(handles + more, labels + more_labels, fontsize=7, loc="upper left")
     left.set_title("CPU default: training budget against SciRIFF-Eval (SmolLM2-135M)")
     fig.tight_layout()
     fig.savefig(path, format="png", metadata={"Software": None})
@@ -87,12 +98,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", type=Path, default=REPO / "mlflow.db")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "default_sweep.json")
+    parser.add_argument("--ablation", action="append", default=["general-only"],
+                        help="experiment names that change the mix rather than the budget (plotted apart)")
     args = parser.parse_args()
     rows = collect(args.db)
     if not rows:
         sys.exit(f"{args.db}: no finished finetune + predict + score runs to collect")
     write_json(args.out, {"points": rows})
-    plot(rows, args.out.with_suffix(".png"))
+    plot(rows, args.out.with_suffix(".png"), set(args.ablation))
     for r in rows:
         print(r)
 

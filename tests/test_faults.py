@@ -91,3 +91,27 @@ def test_template_errors_and_sandbox_escapes_name_the_task(tmp_path: Path, promp
     task = _task_with_prompt(tmp_path, prompt)
     with pytest.raises(DataError, match=message):
         render_instance(task, FIELDS)
+
+
+def test_a_failed_dvc_stage_keeps_its_persisted_git_output(tmp_path: Path) -> None:
+    """Why dvc.yaml marks `cache: false` outputs `persist: true` (tests/test_lineage.py checks they all are):
+    with the real DVC CLI, a stage that fails on a bad input keeps its previous metrics file."""
+    import subprocess
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    (tmp_path / "step.py").write_text("import sys\nif 'bad' in open('p').read():\n    sys.exit('bad param')\n"
+                                      "open('m.json', 'w').write('{\"a\": 1}')\n")
+    (tmp_path / "dvc.yaml").write_text(
+        f"stages:\n  s:\n    cmd: {sys.executable} step.py\n    deps: [p, step.py]\n"
+        "    metrics:\n      - m.json:\n          cache: false\n          persist: true\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(args, cwd=tmp_path, capture_output=True, text=True)
+
+    assert run("git", "init", "-q").returncode == 0 and run(str(bin_dir / "dvc"), "init", "-q").returncode == 0
+    (tmp_path / "p").write_text("good\n")
+    assert run(str(bin_dir / "dvc"), "repro").returncode == 0
+    (tmp_path / "p").write_text("bad\n")
+    assert run(str(bin_dir / "dvc"), "repro").returncode != 0
+    assert (tmp_path / "m.json").read_text() == '{"a": 1}', "the previous output is still there"

@@ -85,3 +85,31 @@ def test_the_import_walk_follows_function_level_imports() -> None:
     assert {"src/sciriff/cli.py", "src/sciriff/params.py", "src/sciriff/io.py",
             "src/sciriff/evaluation/judge.py", "src/sciriff/tracking.py"} <= files
     assert "src/sciriff/finetune.py" not in files
+
+
+def _outputs(body: dict) -> list[tuple[str, dict]]:
+    stage = body.get("do", body)
+    entries = [e for kind in ("outs", "metrics", "plots") for e in stage.get(kind, [])]
+    return [next(iter(e.items())) for e in entries if isinstance(e, dict)]
+
+
+def test_outputs_kept_in_git_survive_a_failed_rerun() -> None:
+    """DVC deletes a stage's outputs before running it; a `cache: false` one could then not come back."""
+    dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    lost = [f"{stage}: {path}" for stage, body in dvc.items() for path, flags in _outputs(body)
+            if flags and flags.get("cache") is False and not flags.get("persist")]
+    assert not lost, f"dvc.yaml: add `persist: true` to these `cache: false` outputs: {lost}"
+
+
+def test_compare_follows_every_model_in_params() -> None:
+    """compare reads each model's outputs from folders it depends on whole, not from a list of models."""
+    dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    deps = {d.split("#")[0].strip() for d in dvc["compare"]["deps"]}
+    assert not any("baseline" in d or "scitulu" in d for d in deps), "no model is named in compare's deps"
+    read_by_compare = {"score": "data/scores/${key}", "general_score": "data/general/scores/${key}",
+                       "sciinstruct_eval": "metrics/sciinstruct/${key}.json"}
+    for stage, path in read_by_compare.items():
+        produced = [p for p, _ in _outputs(dvc[stage])] + [o for o in dvc[stage]["do"].get("outs", [])
+                                                         if isinstance(o, str)]
+        assert path in produced, f"dvc.yaml: {stage} no longer writes {path}"
+        assert any(path.startswith(dep + "/") for dep in deps), f"compare does not cover {stage}'s {path}"
