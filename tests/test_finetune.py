@@ -58,6 +58,11 @@ def test_finetune_writes_a_self_describing_model_and_loss_curve(tiny_model_dir: 
     runs = mlflow.search_runs(experiment_names=["sciriff"], filter_string="tags.dvc_stage = 'finetune'")
     assert len(runs) == 1 and runs.iloc[0]["metrics.steps"] == 2
     assert runs.iloc[0]["metrics.train_loss_mean"] > 0, "the mean loss has its own key beside the per-step curve"
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(runs.iloc[0]["run_id"])}
+    assert artifacts == {"README.md", "loss.csv"}, "the model card and the loss curve are run artifacts"
+    assert (workdir / "mlruns").is_dir(), "artifacts lie beside the SQLite store"
+    experiment = mlflow.get_experiment_by_name("sciriff")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development", "opens in the runs view"
     assert not any((workdir / ".cache" / "finetune").glob("*/checkpoint-*")), "checkpoints go once the model is saved"
 
 

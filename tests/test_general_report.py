@@ -26,6 +26,11 @@ def _general(model: str, win: float, low: float, high: float, scores: dict[str, 
             "retention": round(mean / ref_mean, 4)}
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
 @pytest.fixture
 def scored(tmp_path: Path) -> Path:
     base = {"mmlu": 50.0, "gsm8k": 30.0}
@@ -51,6 +56,12 @@ def test_compare_adds_the_general_block(scored: Path) -> None:
     assert "| mmlu (acc,none) | 50.0 | 49.0 |" in table
     assert "| retention (harness mean / baseline's) | 1.000 (+0.0%) | 0.990 (-1.0%) |" in table
     assert "judge gpt-x" in table
+    import mlflow
+
+    run = mlflow.search_runs(experiment_names=["sciriff"], filter_string="tags.dvc_stage = 'compare'").iloc[0]
+    assert run["metrics.scitulu/general_win_rate"] == 41.7
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run["run_id"])}
+    assert artifacts == {"comparison.json", "comparison.md", "comparison.png"}
 
 
 def test_compare_without_general_scores_names_the_file(scored: Path) -> None:

@@ -56,6 +56,10 @@ def test_scores_are_compact_with_intervals_and_parse_rates(tmp_path: Path) -> No
     assert json.loads((tmp_path / "scores" / "m" / "metrics.json").read_text()) == json.loads(json.dumps(document))
     again = run_score("m", params, tmp_path / "predictions", tmp_path / "metrics2", tmp_path / "scores2")
     assert again["ci95"] == document["ci95"]  # seeded
+    import mlflow
+
+    run = mlflow.search_runs(experiment_names=["sciriff"], filter_string="tags.dvc_stage = 'score@m'").iloc[0]
+    assert {a.path for a in mlflow.MlflowClient().list_artifacts(run["run_id"])} == {"metrics.json"}
 
 
 def test_a_local_judge_path_that_does_not_exist_fails_at_once(tmp_path: Path) -> None:

@@ -197,6 +197,7 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
             "seconds": seconds,
             "resumed": resume,
         }
+        tracking_run_id = mlflow.active_run().info.run_id if main_process else None
         if main_process:  # the run's mean loss under its own key: `train_loss` is the per-step curve
             logged = {("train_loss_mean" if k == "train_loss" else k): v for k, v in summary.items()}
             mlflow.log_metrics({k: v for k, v in logged.items() if isinstance(v, (int, float)) and v is not None})
@@ -233,4 +234,10 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
         writer.writeheader()
         writer.writerows(rows)
     shutil.rmtree(checkpoints, ignore_errors=True)  # only an interrupted run needs them
+    if tracking_run_id is not None:  # the card and loss curve beside the run's metrics
+        import mlflow
+
+        with mlflow.start_run(run_id=tracking_run_id):
+            mlflow.log_artifact(str(Path(out_dir, "README.md")))
+            mlflow.log_artifact(str(loss_csv))
     return summary

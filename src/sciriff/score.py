@@ -79,6 +79,7 @@ def run_score(
         write_json(Path(metrics_dir, f"{model_name}.json"), compact_metrics(document))
         mlflow.log_metrics({k.replace(".", "/"): v for k, v in head.items() if isinstance(v, (int, float))})
         mlflow.log_metrics({f"json_parsed/{k}": v for k, v in document["json_parsed"].items() if v is not None})
+        mlflow.log_artifact(str(Path(details_dir, model_name, "metrics.json")))
     return document
 
 
@@ -161,6 +162,11 @@ def run_compare(models: dict[str, str], reference_model: str, details_dir: str |
         tmp.write_text(comparison_table(comparison) + "\n" + (science[0] + "\n" if science else ""), encoding="utf-8")
     with atomic_path(metrics_dir / "comparison.png") as tmp:
         comparison_chart(comparison, tmp)
+    with mlflow_run("compare", {"models": models, "reference_model": reference_model}) as mlflow:
+        mlflow.log_metrics({f"{name}/{key}": value for name, values in summary.items()
+                            for key, value in values.items() if isinstance(value, (int, float))})
+        for name in ("comparison.json", "comparison.md", "comparison.png"):
+            mlflow.log_artifact(str(metrics_dir / name))
     return comparison
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +31,15 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{repo_root() / 'mlflow.db'}"
 
 
+def artifact_location() -> str | None:
+    """Artifacts beside a SQLite store (so a queued experiment's temp copy does not keep them); a
+    tracking server decides for itself (None)."""
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///"):
+        return (Path(uri.removeprefix("sqlite:///")).parent / "mlruns").as_uri()
+    return None
+
+
 def git_commit() -> str:
     """HEAD of the working copy ('+dirty' when tracked files changed); 'unknown' outside git."""
     try:
@@ -43,30 +51,18 @@ def git_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def stage_deps(stage: str, dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
-    """The dependency paths dvc.yaml declares for `stage` ('name' or 'name@key' for foreach stages)."""
-    import yaml
-
-    if not dvc_yaml.exists():
+def stage_deps(stage: str) -> list[str]:
+    """The dependency paths of `stage` ('name' or 'name@key'), as DVC itself resolves dvc.yaml."""
+    if not Path("dvc.yaml").exists():
         return []
-    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
-    name, _, key = stage.partition("@")
-    body = stages.get(name, {})
-    if "foreach" not in body:
-        return [str(d) for d in body.get("deps", [])]
-    from sciriff.params import load_params
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
 
-    item = load_params().models.get(key, "")
-    raw = yaml.safe_load(Path("params.yaml").read_text()) if Path("params.yaml").exists() else {}
-
-    def param(match: re.Match) -> str:  # ${score.reference_model}: a params.yaml value, as DVC resolves it
-        value: Any = raw
-        for part in match.group(1).split("."):
-            value = value.get(part, "") if isinstance(value, dict) else ""
-        return str(value)
-
-    return [re.sub(r"\$\{([\w.]+)\}", param, str(d).replace("${key}", key).replace("${item}", item))
-            for d in body["do"].get("deps", [])]
+    try:
+        with Repo(".") as repo:
+            return [str(dep.def_path) for dep in repo.stage.collect(stage)[0].deps]
+    except DvcException:  # not a stage of this dvc.yaml (a run outside the pipeline)
+        return []
 
 
 def dependency_hashes(paths: list[str]) -> dict[str, str]:
@@ -115,7 +111,10 @@ def mlflow_run(stage: str, params: dict[str, Any]) -> Iterator[Any]:
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri())
-    mlflow.set_experiment(EXPERIMENT)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_location(),
+                                 tags={"mlflow.experimentKind": "custom_model_development"})
+    mlflow.set_experiment(EXPERIMENT)  # (the tag opens the runs view, not the empty GenAI one)
     with mlflow.start_run(run_name=stage, tags=lineage_tags(stage)):
         mlflow.log_params({k: str(v)[:500] for k, v in _flatten(params).items()})
         yield mlflow
