@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sciriff.base_model import build_base_model
 from sciriff.params import ModelParams
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_SHRINK = {"num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 2,
-               "num_key_value_heads": 1, "head_dim": 32}
+# One definition of the tiny model: the pipeline tests' profile (tests/profiles/tiny.yaml) holds it.
+TINY_SHRINK = yaml.safe_load((REPO / "tests" / "profiles" / "tiny.yaml").read_text())["model"]["shrink"]
 
 
 @pytest.fixture

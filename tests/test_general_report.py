@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from sciriff.cli import main
+from sciriff.compare import run_compare
 from sciriff.evaluation.report import HEADLINE_COLUMNS
 from sciriff.general import compact_general
 from sciriff.io import write_json
-from sciriff.score import run_compare
 
 REPO = Path(__file__).resolve().parents[1]
 

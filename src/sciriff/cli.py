@@ -118,7 +118,7 @@ def cmd_general_score(args: argparse.Namespace, params: Params) -> None:
 
 
 def cmd_compare(args: argparse.Namespace, params: Params) -> None:
-    from sciriff.score import comparison_table, run_compare
+    from sciriff.compare import comparison_table, run_compare
 
     print(comparison_table(run_compare(params.models, params.score.reference_model)))
 
