@@ -113,3 +113,15 @@ def test_compare_follows_every_model_in_params() -> None:
                                                          if isinstance(o, str)]
         assert path in produced, f"dvc.yaml: {stage} no longer writes {path}"
         assert any(path.startswith(dep + "/") for dep in deps), f"compare does not cover {stage}'s {path}"
+
+
+def test_mlflow_lineage_deps_are_dvcs_resolution_of_each_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tracking.stage_deps asks DVC: foreach items and ${...} params resolved, params.yaml not a path dep."""
+    from sciriff.tracking import stage_deps
+
+    monkeypatch.chdir(REPO)
+    reference = load_params(REPO / "params.yaml").score.reference_model
+    for stage, _, deps in _stages():
+        expected = [d.split("#")[0].strip().replace("${score.reference_model}", reference) for d in deps]
+        assert stage_deps(stage) == expected, stage
+    assert stage_deps("no_such_stage") == []

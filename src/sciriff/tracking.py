@@ -55,12 +55,14 @@ def stage_deps(stage: str) -> list[str]:
     """The dependency paths of `stage` ('name' or 'name@key'), as DVC itself resolves dvc.yaml."""
     if not Path("dvc.yaml").exists():
         return []
+    from dvc.dependency.param import ParamsDependency
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     try:
-        with Repo(".") as repo:
-            return [str(dep.def_path) for dep in repo.stage.collect(stage)[0].deps]
+        with Repo(".") as repo:  # params are recorded apart from the path dependencies, as in dvc.lock
+            return [str(dep.def_path) for dep in repo.stage.collect(stage)[0].deps
+                    if not isinstance(dep, ParamsDependency)]
     except DvcException:  # not a stage of this dvc.yaml (a run outside the pipeline)
         return []
 
