@@ -20,6 +20,7 @@ import re
 import string
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from rouge_score import tokenize as rouge_tokenize
@@ -55,6 +56,7 @@ def squad_tokens(text: str) -> list[str]:
     return _ARTICLES.sub(" ", text).split()
 
 
+@lru_cache(maxsize=1 << 16)  # the bootstrap re-scores the same pairs in every replicate
 def token_f1(prediction: str, reference: str) -> float:
     """SQuAD token F1 over multisets of normalised tokens; 0 when nothing overlaps (even both empty)."""
     pred_tokens = squad_tokens(prediction)
@@ -85,6 +87,19 @@ def _ngram_counts(tokens: list[str], max_order: int) -> Counter:
     return counts
 
 
+@lru_cache(maxsize=1 << 16)  # the bootstrap re-scores the same pairs in every replicate
+def _bleu_pair_counts(prediction: str, reference: str) -> tuple[tuple[int, ...], tuple[int, ...], int, int]:
+    """One pair's clipped n-gram matches and possible n-grams per order, and its two lengths."""
+    pred_tokens = bleu_tokens(prediction)
+    ref_tokens = bleu_tokens(reference)
+    matches = [0] * BLEU_MAX_ORDER
+    overlap = _ngram_counts(pred_tokens, BLEU_MAX_ORDER) & _ngram_counts(ref_tokens, BLEU_MAX_ORDER)
+    for ngram, count in overlap.items():
+        matches[len(ngram) - 1] += count
+    possible = tuple(max(len(pred_tokens) - order + 1, 0) for order in range(1, BLEU_MAX_ORDER + 1))
+    return tuple(matches), possible, len(ref_tokens), len(pred_tokens)
+
+
 def corpus_bleu(predictions: Sequence[str], references: Sequence[str]) -> float | None:
     """Corpus BLEU (0-1), case-sensitive; None where the official code divides by zero.
 
@@ -95,16 +110,12 @@ def corpus_bleu(predictions: Sequence[str], references: Sequence[str]) -> float 
     reference_length = 0
     translation_length = 0
     for prediction, reference in zip(predictions, references, strict=True):
-        pred_tokens = bleu_tokens(prediction)
-        ref_tokens = bleu_tokens(reference)
-        reference_length += len(ref_tokens)
-        translation_length += len(pred_tokens)
-        overlap = _ngram_counts(pred_tokens, BLEU_MAX_ORDER) & _ngram_counts(ref_tokens, BLEU_MAX_ORDER)
-        for ngram, count in overlap.items():
-            matches[len(ngram) - 1] += count
-        for order in range(1, BLEU_MAX_ORDER + 1):
-            if len(pred_tokens) - order + 1 > 0:
-                possible[order - 1] += len(pred_tokens) - order + 1
+        pair_matches, pair_possible, ref_length, pred_length = _bleu_pair_counts(prediction, reference)
+        reference_length += ref_length
+        translation_length += pred_length
+        for order in range(BLEU_MAX_ORDER):
+            matches[order] += pair_matches[order]
+            possible[order] += pair_possible[order]
     if reference_length == 0 or translation_length == 0:
         return None
     precisions = [float(m) / p if p > 0 else 0.0 for m, p in zip(matches, possible, strict=True)]
@@ -211,6 +222,7 @@ def _rouge_lsum(target: str, prediction: str) -> tuple[float, float, float]:
     return _score(hits, n, m)
 
 
+@lru_cache(maxsize=1 << 16)  # the bootstrap re-scores the same pairs in every replicate
 def rouge_scores(target: str, prediction: str) -> tuple[tuple[float, float, float], ...]:
     """(precision, recall, F) per ROUGE_TYPES for one pair, as rouge_score's RougeScorer computes them."""
     target_tokens = rouge_tokenize.tokenize(target, None)
