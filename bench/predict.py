@@ -16,13 +16,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from sciriff.generation import TransformersGenerator  # noqa: E402
 from sciriff.io import read_jsonl, write_json  # noqa: E402
-from sciriff.params import PredictParams  # noqa: E402
-from sciriff.predict import TransformersBackend  # noqa: E402
 from sciriff.render import eval_tasks  # noqa: E402
 
 
-def timed(backend: TransformersBackend, conversations: list, new_tokens: int) -> tuple[float, int, list[str]]:
+def timed(backend: TransformersGenerator, conversations: list, new_tokens: int) -> tuple[float, int, list[str]]:
     start = time.perf_counter()
     texts = dict(backend.generate(conversations, new_tokens))
     seconds = time.perf_counter() - start
@@ -42,10 +41,10 @@ def main() -> None:
     rows = [next(read_jsonl(rendered / task / "test.jsonl")) for task in eval_tasks(rendered)]
     conversations = [[{"role": "user", "content": r["input"]}] for r in rows][: args.prompts]
     model = REPO / "models" / "base"
-    batched = TransformersBackend(model, PredictParams(batch_size=len(conversations), dtype="bfloat16"))
+    batched = TransformersGenerator(model, "bfloat16", batch_size=len(conversations))
     timed(batched, conversations[:1], 4)  # warm-up
     b_seconds, b_tokens, b_texts = timed(batched, conversations, args.new_tokens)
-    sequential = TransformersBackend(model, PredictParams(batch_size=1, dtype="bfloat16"))
+    sequential = TransformersGenerator(model, "bfloat16", batch_size=1)
     s_seconds, s_tokens, s_texts = timed(sequential, conversations, args.new_tokens)
     result = {
         "prompts": len(conversations), "new_tokens": args.new_tokens, "dtype": "bfloat16",

@@ -29,7 +29,9 @@ def main() -> None:
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sciriff-repro-"))
     subprocess.run(["git", "clone", "-q", str(REPO), str(workdir)], check=True)
+    # PYTHONPATH: the clone runs its own sources, not the editable install's checkout.
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(workdir / "src"),
            "SCIRIFF_CACHE": str(workdir / ".cache" / "downloads"),
            "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}"}
     stages: dict[str, float] = {}

@@ -116,9 +116,9 @@ def _free_port() -> int:
 
 def test_unreachable_judge_fails_naming_the_endpoint_and_writes_no_metrics(
         workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sciriff.evaluation.judge as judge_module
+    import sciriff.openai_client as client_module
 
-    monkeypatch.setattr(judge_module.time, "sleep", lambda _: None)  # the retries' backoff, not their count
+    monkeypatch.setattr(client_module.time, "sleep", lambda _: None)  # the retries' backoff, not their count
     url = f"http://127.0.0.1:{_free_port()}/v1"
     judge = JudgeParams(backend="openai", model="judge-model", base_url=url, cache=str(workdir / "j.sqlite"))
     with pytest.raises(RuntimeError, match=rf"\d prompt\(s\) got no reply from judge 'judge-model' at {url}"):

@@ -40,19 +40,19 @@ def test_predict_is_batched_resumable_and_sorted(tiny_model_dir: Path, workdir: 
     (partial_dir / "toy.jsonl").write_text("".join(line + "\n" for line in lines[:2]) + lines[2][:25])
     final.unlink()
     generated: list[int] = []
-    import sciriff.predict as predict_module
+    from sciriff.generation import TransformersGenerator
 
-    original = predict_module.TransformersBackend.generate
+    original = TransformersGenerator.generate
 
     def counting(self, conversations, max_new_tokens):
         generated.append(len(conversations))
         return original(self, conversations, max_new_tokens)
 
-    predict_module.TransformersBackend.generate = counting
+    TransformersGenerator.generate = counting
     try:
         run_predict("tiny", tiny_model_dir, params, workdir / "rendered", workdir / "preds")
     finally:
-        predict_module.TransformersBackend.generate = original
+        TransformersGenerator.generate = original
     assert generated == [3]
     assert final.read_bytes() == first
 
@@ -77,7 +77,7 @@ def test_vllm_backend_settings_fake_vllm_no_gpu(monkeypatch: pytest.MonkeyPatch)
     import sys
     import types
 
-    from sciriff.predict import VllmBackend
+    from sciriff.generation import VllmGenerator, make_generator
 
     calls: dict = {}
 
@@ -92,7 +92,8 @@ def test_vllm_backend_settings_fake_vllm_no_gpu(monkeypatch: pytest.MonkeyPatch)
 
     fake = types.SimpleNamespace(LLM=LLM, SamplingParams=lambda **kw: kw)
     monkeypatch.setitem(sys.modules, "vllm", fake)
-    backend = VllmBackend("models/x", PredictParams(backend="vllm", tensor_parallel_size=4, dtype="bfloat16"))
+    backend = make_generator("models/x", PredictParams(backend="vllm", tensor_parallel_size=4, dtype="bfloat16"))
+    assert isinstance(backend, VllmGenerator)
     out = list(backend.generate([[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}]], 32))
     assert out == [(0, "out0"), (1, "out1")]
     assert calls["llm"]["tensor_parallel_size"] == 4 and calls["llm"]["generation_config"] == "vllm"

@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sciriff.evaluation.judge import JudgeCache, make_judge
+from sciriff.evaluation.judge import make_judge
 from sciriff.io import read_json, read_jsonl
+from sciriff.openai_client import ReplyCache
 from sciriff.params import AnnotateParams, JudgeParams, TeacherParams
 from sciriff.sciinstruct.annotate import run_annotate
 from sciriff.sciinstruct.problems import run_problems
@@ -110,7 +111,7 @@ def test_rounds_checkers_and_failures_from_seeded_caches(tiny_model_dir: Path, w
     teacher_key = make_teacher(p.teacher, p.max_new_tokens).cache_key
     judge_params = judge(workdir, tiny_model_dir)
     lm = make_judge(judge_params.model_dump())
-    teacher_cache = JudgeCache(p.teacher.cache)
+    teacher_cache = ReplyCache(p.teacher.cache)
     from sciriff.sciinstruct.checker import extract_final_answer, lm_check_prompt
 
     by_id = {r["id"]: r for r in read_jsonl(problems_dir / "train.jsonl")}
@@ -153,7 +154,7 @@ def test_killed_run_resumes_from_the_cache(tiny_model_dir: Path, workdir: Path) 
     (workdir / "problems").rename(workdir / "data" / "sciinstruct" / "problems")
     proc = subprocess.Popen([sys.executable, "-m", "sciriff.cli", "annotate"], cwd=workdir,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
-    cache = JudgeCache(p.teacher.cache)
+    cache = ReplyCache(p.teacher.cache)
     deadline = time.monotonic() + 180
     while len(cache) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -199,7 +200,7 @@ def test_openai_teacher_against_transformers_serve_then_down(tiny_model_dir: Pat
         run_annotate(down, judge(workdir, tiny_model_dir), problems_dir, workdir / "out")
     assert problems[3]["id"] in str(err.value) and "train.jsonl:4" in str(err.value)
     assert "3 replies in the cache" in str(err.value)
-    assert len(JudgeCache(p.teacher.cache)) == 3, "the replies already received are kept"
+    assert len(ReplyCache(p.teacher.cache)) == 3, "the replies already received are kept"
     assert (workdir / "out" / "solutions.jsonl").read_bytes() == written, "nothing written on failure"
     again = run_annotate(p, judge(workdir, tiny_model_dir), problems_dir, workdir / "out")
     assert again["this_run"]["teacher"] == {"calls": 2, "cache_hits": 3, "requests": 2, "failures": 0}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sciriff.evaluation.judge import JudgeCache
 from sciriff.io import read_json, read_jsonl, write_json, write_jsonl
+from sciriff.openai_client import ReplyCache
 from sciriff.params import AnnotateParams, ClassifierParams, PredictParams, ScienceEvalParams
 from sciriff.sciinstruct.classifier import run_quality_classifier
 from sciriff.sciinstruct.evaluate import run_science_eval
@@ -89,7 +89,7 @@ def test_science_eval_scores_with_the_rule_checker_and_caches(tiny_model_dir: Pa
     predict = PredictParams(dtype="float32", batch_size=4)
     problems = sorted(read_jsonl(workdir / "problems" / "test.jsonl"), key=lambda p: p["id"])[:3]
     generator = CachedGenerator(tiny_model_dir, predict.model_copy(update={"max_new_tokens": 6}), None)
-    cache = JudgeCache(workdir / "eval.sqlite")
+    cache = ReplyCache(workdir / "eval.sqlite")
     cache.put(generator.cache_key, problem_prompt(problems[0]), f"Steps.\nFinal answer: {problems[0]['answer']}")
     cache.put(generator.cache_key, problem_prompt(problems[1]), "Final answer: 12345 mol")
     metrics = run_science_eval("tiny", tiny_model_dir, params, predict, workdir / "problems", workdir / "eval",

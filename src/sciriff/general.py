@@ -47,7 +47,8 @@ def run_general_predict(model_name: str, model_dir: str | Path, predict: Predict
                         test_file: str | Path = "data/raw/general_test.jsonl",
                         out_dir: str | Path = "data/general/predictions") -> int:
     """Answer every held-out general instruction greedily; returns how many were answered."""
-    from sciriff.predict import make_backend, require_chat_template
+    from sciriff.generation import make_generator
+    from sciriff.predict import require_chat_template
 
     rows = list(read_jsonl(test_file))
     if not rows:
@@ -55,14 +56,14 @@ def run_general_predict(model_name: str, model_dir: str | Path, predict: Predict
     if predict.backend != "openai":  # an endpoint applies its own template; a local checkpoint must carry one
         require_chat_template(model_name, model_dir)
     settings = {"do_sample": False, "num_beams": 1, "max_new_tokens": params.max_new_tokens, "dtype": predict.dtype}
-    backend = make_backend(model_dir, predict.model_copy(update={"max_new_tokens": params.max_new_tokens}))
-    answers = dict(backend.generate([r["messages"][:-1] for r in rows], params.max_new_tokens))
+    generator = make_generator(model_dir, predict.model_copy(update={"max_new_tokens": params.max_new_tokens}))
+    answers = dict(generator.generate([r["messages"][:-1] for r in rows], params.max_new_tokens))
     missing = [rows[i]["id"] for i in range(len(rows)) if i not in answers]
     if missing:
         raise RuntimeError(f"general_predict {model_name}: no answer for {missing[:5]} ({len(missing)} in all)")
     records = [{"id": r["id"], "dataset": r["dataset"], "input": r["messages"][0]["content"],
                 "reference": r["messages"][-1]["content"], "prediction": answers[i], "model": model_name,
-                "backend": backend.name, "decoding": settings} for i, r in enumerate(rows)]
+                "backend": generator.name, "decoding": settings} for i, r in enumerate(rows)]
     return write_jsonl(Path(out_dir) / f"{model_name}.jsonl", sorted(records, key=lambda r: r["id"]))
 
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from sciriff.evaluation.judge import JudgeCache, LocalJudge, OpenAIJudge, make_judge
+from sciriff.evaluation.judge import LocalJudge, make_judge
+from sciriff.openai_client import OpenAIClient, ReplyCache
 
 SECRET = "sk-test-DO-NOT-LEAK-4f1c9a"
 FAST = {"base_delay": 0.001, "max_delay": 0.01}
@@ -106,8 +107,8 @@ def scripted() -> Iterator[Any]:
         server.stop()
 
 
-def _judge(server: Scripted, **kwargs: Any) -> OpenAIJudge:
-    return OpenAIJudge("scripted-model", base_url=server.url, api_key=SECRET, **{**FAST, **kwargs})
+def _judge(server: Scripted, **kwargs: Any) -> OpenAIClient:
+    return OpenAIClient("scripted-model", base_url=server.url, api_key=SECRET, **{**FAST, **kwargs})
 
 
 # --- retries and error handling -------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def test_400_is_not_retried(scripted: Any) -> None:
 
 def test_503_forever_gives_up_after_max_retries(scripted: Any, tmp_path: Path) -> None:
     server = scripted([503])
-    cache = JudgeCache(tmp_path / "judge.sqlite")
+    cache = ReplyCache(tmp_path / "judge.sqlite")
     judge = _judge(server, max_retries=3, cache=cache)
     assert judge.complete(["busy"]) == [None]
     assert len(server.requests) == 4 and judge.errors[0]["attempts"] == 4
@@ -161,7 +162,7 @@ def test_order_concurrency_and_request_shape(scripted: Any) -> None:
 def test_key_never_leaks(scripted: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     server = scripted(["ok", 401, 500])
     path = tmp_path / "judge.sqlite"
-    judge = _judge(server, cache=JudgeCache(path), max_retries=1)
+    judge = _judge(server, cache=ReplyCache(path), max_retries=1)
     with caplog.at_level(logging.DEBUG):
         assert judge.complete(["a"]) == ["echo:a"]
         assert judge.complete(["b"]) == [None]  # 401 whose body echoes the Authorization header
@@ -185,7 +186,7 @@ def test_make_judge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_JUDGE_KEY", SECRET)
     judge = make_judge({"backend": "openai", "model": "gpt-4o-2024-08-06", "api_key_env": "MY_JUDGE_KEY",
                         "concurrency": 2, "cache": str(tmp_path / "c" / "judge.sqlite")})
-    assert isinstance(judge, OpenAIJudge) and judge.name == "gpt-4o-2024-08-06" and judge.concurrency == 2
+    assert isinstance(judge, OpenAIClient) and judge.name == "gpt-4o-2024-08-06" and judge.concurrency == 2
     assert judge.cache is not None and (tmp_path / "c" / "judge.sqlite").exists()
     assert SECRET not in repr(judge)
 
@@ -197,18 +198,18 @@ def test_transformers_serve_with_cache(served: tuple[str, str], tmp_path: Path) 
     base_url, model = served
     path = tmp_path / "judge.sqlite"
     prompts = ["Rate this answer: 42.", "Summarize: cats purr.", "Question: why is the sky blue?"]
-    judge = OpenAIJudge(model, base_url=base_url, api_key=SECRET, max_tokens=8, cache=JudgeCache(path),
+    judge = OpenAIClient(model, base_url=base_url, api_key=SECRET, max_tokens=8, cache=ReplyCache(path),
                         **FAST)
     replies = judge.complete(prompts)
     assert len(replies) == 3 and all(isinstance(r, str) for r in replies), judge.errors
     assert judge.stats.as_dict() == {"hits": 0, "misses": 3, "calls": 3, "retries": 0, "failures": 0}
     # each prompt alone gives the same reply (greedy): the batch answer is in prompt order
-    fresh = OpenAIJudge(model, base_url=base_url, api_key=SECRET, max_tokens=8, **FAST)
+    fresh = OpenAIClient(model, base_url=base_url, api_key=SECRET, max_tokens=8, **FAST)
     assert [fresh.complete([p])[0] for p in prompts] == replies
 
     assert judge.complete(prompts) == replies
     assert judge.stats.calls == 3 and judge.stats.hits == 3
-    again = OpenAIJudge(model, base_url=base_url, api_key=SECRET, max_tokens=8, cache=JudgeCache(path),
+    again = OpenAIClient(model, base_url=base_url, api_key=SECRET, max_tokens=8, cache=ReplyCache(path),
                         **FAST)
     assert again.complete(list(reversed(prompts))) == list(reversed(replies))
     assert again.stats.calls == 0 and again.stats.hits == 3
@@ -217,7 +218,7 @@ def test_transformers_serve_with_cache(served: tuple[str, str], tmp_path: Path) 
 
 def test_transformers_serve_wrong_model_name_is_a_4xx(served: tuple[str, str]) -> None:
     base_url, model = served
-    judge = OpenAIJudge(Path(model).name, base_url=base_url, api_key=SECRET, max_tokens=4, **FAST)
+    judge = OpenAIClient(Path(model).name, base_url=base_url, api_key=SECRET, max_tokens=4, **FAST)
     assert judge.complete(["hi"]) == [None]
     assert judge.stats.calls == 1 and judge.errors[0]["status"] == 400
 
@@ -226,7 +227,7 @@ def test_transformers_serve_wrong_model_name_is_a_4xx(served: tuple[str, str]) -
 
 
 def test_local_judge(tiny_model_dir: Path, tmp_path: Path) -> None:
-    cache = JudgeCache(tmp_path / "j.sqlite")
+    cache = ReplyCache(tmp_path / "j.sqlite")
     judge = LocalJudge(tiny_model_dir, max_new_tokens=6, batch_size=2, cache=cache)
     assert judge.name.startswith("local:" + tiny_model_dir.name + "@") and len(judge.name.split("@")[1]) == 12
     prompts = ["one", "a somewhat longer prompt", "Answer with Explanation: and Decision: lines"]

@@ -14,8 +14,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sciriff.evaluation.judge import JudgeCache
 from sciriff.io import read_jsonl, write_json, write_jsonl
+from sciriff.openai_client import ReplyCache
 from sciriff.params import AnnotateParams, PredictParams
 from sciriff.sciinstruct.checker import check_answer, extract_final_answer
 from sciriff.sciinstruct.prompts import problem_prompt
@@ -30,7 +30,7 @@ def run_science_eval(model_name: str, model_dir: str | Path, params: AnnotatePar
     """Answer, check and score the held-out problems; returns the metrics written."""
     problems = sorted(read_jsonl(Path(problems_dir) / "test.jsonl"), key=lambda p: p["id"])[: params.eval.max_problems]
     settings = predict.model_copy(update={"max_new_tokens": params.eval.max_new_tokens})
-    generator = CachedGenerator(model_dir, settings, JudgeCache(cache_path(params.eval.cache)))
+    generator = CachedGenerator(model_dir, settings, ReplyCache(cache_path(params.eval.cache)))
     with mlflow_run(f"sciinstruct_eval@{model_name}", {"model": model_name, "eval": params.eval.model_dump(),
                                                        "rel_tol": params.rel_tol}) as mlflow:
         prompts = [problem_prompt(p) for p in problems]

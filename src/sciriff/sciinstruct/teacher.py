@@ -1,9 +1,9 @@
 """Teachers (and evaluated models) behind one cached interface: prompts in, replies (or None) out.
 
-`CachedGenerator` wraps `sciriff.predict.make_backend` (transformers in process by default, or vLLM /
-an endpoint as predict does); `make_teacher` gives it for `annotate.teacher.backend: local`, and the
-judge module's `OpenAIJudge` (bounded concurrency, retries with backoff, key from an environment
-variable, never logged) for `openai`. Both answer through a `JudgeCache` keyed by the teacher's
+`CachedGenerator` wraps `sciriff.generation.make_generator` (transformers in process by default, or
+vLLM / an endpoint as predict does); `make_teacher` gives it for `annotate.teacher.backend: local`, and
+`sciriff.openai_client.OpenAIClient` (bounded concurrency, retries with backoff, key from an environment
+variable, never logged) for `openai`. Both answer through a `ReplyCache` keyed by the teacher's
 identity (weights hash or endpoint model), its settings and the prompt, committed reply by reply:
 a rerun with a warm cache makes no calls and loads no model, and a killed run resumes.
 """
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sciriff.evaluation.judge import PLACEHOLDER_KEY, JudgeCache, JudgeStats, OpenAIJudge, _complete_cached
 from sciriff.io import sha256_file
+from sciriff.openai_client import PLACEHOLDER_KEY, CallStats, OpenAIClient, ReplyCache, complete_cached
 from sciriff.params import PredictParams, TeacherParams
 from sciriff.tracking import repo_root
 
@@ -48,12 +48,12 @@ class CachedGenerator:
     The backend (and so the model) is built only when a prompt misses the cache.
     """
 
-    def __init__(self, model_dir: str | Path, params: PredictParams, cache: JudgeCache | None):
+    def __init__(self, model_dir: str | Path, params: PredictParams, cache: ReplyCache | None):
         self.model_dir = Path(model_dir)
         self.params = params
         self.cache = cache
         self.name = model_identity(self.model_dir)
-        self.stats = JudgeStats()
+        self.stats = CallStats()
         self.errors: list[dict[str, Any]] = []
         self.base_url = params.api.base_url if params.backend == "openai" else None
         self._backend = None
@@ -69,13 +69,13 @@ class CachedGenerator:
         return json.dumps(self.settings, sort_keys=True)
 
     def complete(self, prompts: Sequence[str]) -> list[str | None]:
-        return _complete_cached(self.cache_key, prompts, self.cache, self.stats, self._run)
+        return complete_cached(self.cache_key, prompts, self.cache, self.stats, self._run)
 
     def _run(self, prompts: list[str]) -> dict[str, str | None]:
-        from sciriff.predict import make_backend
+        from sciriff.generation import make_generator
 
         if self._backend is None:
-            self._backend = make_backend(self.model_dir, self.params)
+            self._backend = make_generator(self.model_dir, self.params)
         out: dict[str, str | None] = dict.fromkeys(prompts)
         conversations = [[{"role": "user", "content": p}] for p in prompts]
         try:
@@ -92,9 +92,9 @@ class CachedGenerator:
         return out
 
 
-def make_teacher(params: TeacherParams, max_new_tokens: int) -> CachedGenerator | OpenAIJudge:
+def make_teacher(params: TeacherParams, max_new_tokens: int) -> CachedGenerator | OpenAIClient:
     """The teacher `annotate.teacher` names, answering through its on-disk cache."""
-    cache = JudgeCache(cache_path(params.cache))
+    cache = ReplyCache(cache_path(params.cache))
     if params.backend == "local":
         if not Path(params.model).is_dir():
             raise FileNotFoundError(f"annotate.teacher.model: {params.model} is not a checkpoint directory")
@@ -105,7 +105,7 @@ def make_teacher(params: TeacherParams, max_new_tokens: int) -> CachedGenerator 
     api_key = os.environ.get(params.api_key_env) or None
     if api_key is None and base_url is None:
         raise ValueError(f"annotate.teacher.api_key_env: environment variable {params.api_key_env} is not set")
-    return OpenAIJudge(params.model, base_url=base_url, api_key=api_key or PLACEHOLDER_KEY,
+    return OpenAIClient(params.model, base_url=base_url, api_key=api_key or PLACEHOLDER_KEY,
                        concurrency=params.concurrency, max_retries=params.max_retries,
                        max_tokens=max_new_tokens, cache=cache)
 

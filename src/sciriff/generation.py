@@ -1,0 +1,148 @@
+"""Greedy generation, written once: local transformers, vLLM, or an OpenAI-compatible endpoint.
+
+Predict, general_predict, the SciInstruct teacher and evaluation, and the local LM judge all generate
+through this module. Every generator applies the model's own chat template (the one it was trained
+with) and explicit greedy decoding, never an engine's generation defaults; `make_generator` picks one
+from `predict.backend`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from sciriff.openai_client import OpenAIClient
+from sciriff.params import PredictParams
+
+Messages = list[dict[str, str]]
+
+# Explicit greedy settings: a checkpoint's generation_config.json (which may ask for sampling or a
+# repetition penalty) never changes what is generated.
+GREEDY = {"do_sample": False, "num_beams": 1, "temperature": None, "top_p": None, "top_k": None,
+          "repetition_penalty": None}
+
+
+class Generator(Protocol):
+    """Turns chat conversations into completions; yields (index, text) as results finish."""
+
+    name: str
+
+    def generate(self, conversations: list[Messages], max_new_tokens: int) -> Iterator[tuple[int, str]]: ...
+
+
+class TransformersGenerator:
+    """Batched greedy generation in process with left padding (CPU or GPU).
+
+    `generate` sorts prompts by token length (longest first) so each batch pads little;
+    `generate_texts` takes already templated texts in the caller's order (the local judge's).
+    """
+
+    name = "transformers"
+
+    def __init__(self, model_dir: str | Path, dtype: str = "auto", batch_size: int = 32):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.torch = torch
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), padding_side="left")
+        self.model = AutoModelForCausalLM.from_pretrained(
+            str(model_dir), dtype=dtype if dtype == "auto" else getattr(torch, dtype))
+        self.model.to(self.device).eval()
+        self.batch_size = batch_size
+
+    def chat_text(self, messages: Messages) -> str:
+        """The prompt as the model sees it: its chat template, ending with the assistant header."""
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    def generate(self, conversations: list[Messages], max_new_tokens: int) -> Iterator[tuple[int, str]]:
+        texts = [self.chat_text(c) for c in conversations]
+        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
+        for index, ids in self.generate_texts(texts, order, max_new_tokens):
+            yield index, self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def generate_texts(self, texts: Sequence[str], order: Sequence[int],
+                       max_new_tokens: int) -> Iterator[tuple[int, Any]]:
+        """(index, new token ids) for texts[index], batch by batch in `order`."""
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            encoded = self.tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
+                                     add_special_tokens=False).to(self.device)
+            with self.torch.inference_mode():
+                output = self.model.generate(**encoded, max_new_tokens=max_new_tokens,
+                                             pad_token_id=self.tokenizer.pad_token_id, **GREEDY)
+            yield from zip(batch, output[:, encoded["input_ids"].shape[1] :], strict=True)
+
+
+class VllmGenerator:
+    """vLLM offline generation (GPU): the model's chat template, explicit greedy sampling settings.
+
+    `generation_config="vllm"` keeps vLLM from adopting the checkpoint's generation_config.json
+    (which may ask for sampling); tensor parallelism from `predict.tensor_parallel_size`.
+    """
+
+    name = "vllm"
+
+    def __init__(self, model_dir: str | Path, dtype: str, tensor_parallel_size: int = 1):
+        import vllm
+
+        self.vllm = vllm
+        self.llm = vllm.LLM(model=str(model_dir), dtype=dtype, tensor_parallel_size=tensor_parallel_size,
+                            generation_config="vllm", seed=0)
+
+    def generate(self, conversations: list[Messages], max_new_tokens: int) -> Iterator[tuple[int, str]]:
+        sampling = self.vllm.SamplingParams(temperature=0.0, top_p=1.0, top_k=-1, repetition_penalty=1.0,
+                                            max_tokens=max_new_tokens, seed=0)
+        outputs = self.llm.chat(conversations, sampling, use_tqdm=True)
+        for index, output in enumerate(outputs):
+            yield index, output.outputs[0].text
+
+
+class OpenAIGenerator:
+    """Any OpenAI-compatible endpoint (the server applies the model's chat template), temperature 0.
+
+    Built on `OpenAIClient` (bounded concurrency, retries with backoff on 429/5xx/timeouts, the key read
+    from the environment variable named in params, never logged).
+    """
+
+    name = "openai"
+
+    def __init__(self, model: str, base_url: str | None, api_key: str | None, concurrency: int):
+        self.client_args = {"model": model, "base_url": base_url, "api_key": api_key,
+                            "concurrency": concurrency, "role": "predict"}
+        self.chunk = 4 * concurrency
+
+    def generate(self, conversations: list[Messages], max_new_tokens: int) -> Iterator[tuple[int, str]]:
+        if any(len(c) != 1 or c[0]["role"] != "user" for c in conversations):
+            raise ValueError("the openai backend sends single user turns only")
+        client = OpenAIClient(**self.client_args, max_tokens=max_new_tokens)
+        failed = 0
+        for start in range(0, len(conversations), self.chunk):  # chunks, so finished answers are saved early
+            replies = client.complete([c[0]["content"] for c in conversations[start : start + self.chunk]])
+            for offset, reply in enumerate(replies):
+                if reply is None:
+                    failed += 1
+                else:
+                    yield start + offset, reply
+        if failed:
+            raise RuntimeError(f"{failed} requests failed after retries (rerun to retry them): {client.errors[:3]}")
+
+
+GENERATORS: dict[str, Callable[[str | Path, PredictParams], Generator]] = {
+    "transformers": lambda model_dir, p: TransformersGenerator(model_dir, p.dtype, p.batch_size),
+    "vllm": lambda model_dir, p: VllmGenerator(model_dir, p.dtype, p.tensor_parallel_size),
+    "openai": lambda model_dir, p: OpenAIGenerator(p.api.model or str(model_dir), p.api.base_url,
+                                                   os.environ.get(p.api.api_key_env), p.api.concurrency),
+}
+
+
+def make_generator(model_dir: str | Path, params: PredictParams) -> Generator:
+    """The generator `predict.backend` names, for the checkpoint (or endpoint model) `model_dir`."""
+    if params.backend not in GENERATORS:
+        raise ValueError(
+            f"params.yaml: predict.backend: '{params.backend}' is not available; available: {sorted(GENERATORS)}"
+        )
+    return GENERATORS[params.backend](model_dir, params)
