@@ -3,12 +3,14 @@
 Grows the bundled sample with `sciriff synth` (data/raw must exist: `dvc repro ingest`), then times
 render (templates, split standardization, subsampling, token counting with the base model's
 tokenizer) and mix, and writes bench/results/render.json with `instances`, `seconds` and
-`peak_rss_mb` (render + mix in this process; synth is not timed).
+`peak_rss_mb` (an upper bound on the memory in use at once: this process's peak plus, per render
+worker process, the largest worker's peak; synth is not timed).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -44,9 +46,12 @@ def main() -> None:
         mix = run_mix(params.mix.model_copy(update={"per_task": 1000}), work / "rendered", work / "raw", work / "mix")
         end = time.perf_counter()
     instances = sum(sum(stats["splits"].values()) for stats in manifest.values())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = os.cpu_count() or 1
+    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + workers * worker_peak
     result = {"instances": instances, "seconds": round(end - start, 1), "render_seconds": round(rendered - start, 1),
               "mix_seconds": round(end - rendered, 1), "mix_total": mix["total"], "peak_rss_mb": round(peak, 1),
+              "worker_peak_rss_mb": round(worker_peak, 1), "cpus": workers,
               "tasks": len(tasks)}
     write_json(args.out, result)
     print(result)

@@ -163,6 +163,15 @@ def test_looking_inside(pipeline: tuple[Path, str]) -> None:
     assert "SciRIFF tasks (54; 9 held out" in run(["sciriff", "tasks"], repo)
 
 
+def test_task_counts_plot_has_one_readable_row_per_task(pipeline: tuple[Path, str]) -> None:
+    """The render counts use .dvc/plots/task_bars.json: a fixed row height per task, sorted, long labels kept."""
+    repo, _ = pipeline
+    spec = json.loads(run(["dvc", "plots", "show", "--show-vega", "metrics/render_counts.csv"], repo))
+    assert spec["height"] == {"step": 13} and spec["encoding"]["y"]["sort"] == "-x"
+    assert spec["encoding"]["y"]["axis"]["labelLimit"] >= 400
+    assert len({row["task"] for row in spec["data"]["values"]}) == len(list((repo / "templates").glob("*.yaml")))
+
+
 def test_second_repro_does_nothing(pipeline: tuple[Path, str]) -> None:
     repo, _ = pipeline
     out = run(["dvc", "repro"], repo)

@@ -99,3 +99,12 @@ def test_vllm_backend_settings_fake_vllm_no_gpu(monkeypatch: pytest.MonkeyPatch)
     assert calls["llm"]["tensor_parallel_size"] == 4 and calls["llm"]["generation_config"] == "vllm"
     sampling = calls["chat"][1]
     assert sampling["temperature"] == 0.0 and sampling["max_tokens"] == 32 and sampling["top_p"] == 1.0
+
+
+def test_every_backend_params_allow_has_a_generator() -> None:
+    """params.yaml's allowed `predict.backend` names are exactly the generators sciriff.generation has."""
+    import typing
+
+    from sciriff.generation import GENERATORS
+
+    assert set(typing.get_args(PredictParams.model_fields["backend"].annotation)) == set(GENERATORS)

@@ -110,7 +110,7 @@ def test_rounds_checkers_and_failures_from_seeded_caches(tiny_model_dir: Path, w
     p = params(workdir, tiny_model_dir)
     teacher_key = make_teacher(p.teacher, p.max_new_tokens).cache_key
     judge_params = judge(workdir, tiny_model_dir)
-    lm = make_judge(judge_params.model_dump())
+    lm = make_judge(judge_params)
     teacher_cache = ReplyCache(p.teacher.cache)
     from sciriff.sciinstruct.checker import extract_final_answer, lm_check_prompt
 

@@ -156,7 +156,7 @@ def cmd_score_file(args: argparse.Namespace, params: Params) -> None:
     from sciriff.evaluation.official_prompts import load_judge_prompts
 
     official = load_judge_prompts(params.score.judge.prompts, params.score.judge.official_checkout)
-    judge = make_judge(params.score.judge.model_dump())
+    judge = make_judge(params.score.judge)
     result = score_file(Path(args.predictions), Path(args.out), compat=params.score.compat, judge=judge,
                         gold_dir=Path(args.gold) if args.gold else None, split=args.split, judge_prompts=official)
     for task, warnings in result["warnings"].items():

@@ -160,7 +160,7 @@ def run_general_score(model_name: str, reference_model: str, params: ScoreParams
     if list(harness["tasks"]) != list(reference_harness["tasks"]):
         raise ValueError(f"general_score: harness tasks of '{model_name}' {list(harness['tasks'])} differ from the "
                          f"reference model's {list(reference_harness['tasks'])}: rerun general_harness for both")
-    judge = make_judge(params.judge.model_dump()) if model_name != reference_model else None
+    judge = make_judge(params.judge) if model_name != reference_model else None
     with mlflow_run(f"general_score@{model_name}", {"model": model_name, "reference_model": reference_model,
                                                     "judge": params.judge.model_dump()}) as mlflow:
         if model_name == reference_model:

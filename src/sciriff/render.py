@@ -11,11 +11,15 @@ and token statistics per task (also metrics/render_counts.csv for `dvc plots`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import multiprocessing
+import os
 import random
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,7 @@ from sciriff.params import RenderParams
 
 SPLITS = ("train", "validation", "test")
 TOKEN_BATCH = 256
+POOL_MIN_BYTES = 64 * 2**20  # raw data above this renders in a process pool
 
 
 def assign_splits(ids_by_split: dict[str, list[str]], task: str, validation_fraction: float) -> dict[str, str]:
@@ -196,6 +201,19 @@ def _write_instances(
     return stats
 
 
+_COUNTERS: dict[str, TokenCounter] = {}
+
+
+def _render_job(job: tuple[Task, RenderParams, str, Path, Path, Path]) -> dict:
+    """Render one task into its folder (in a worker process; the tokenizer is loaded once per process)."""
+    task, params, tokenizer_path, raw_dir, released, out = job
+    count_tokens = _COUNTERS.get(tokenizer_path) or _COUNTERS.setdefault(tokenizer_path, TokenCounter(tokenizer_path))
+    out.mkdir(parents=True)
+    if released.exists():
+        return _released_task(task, released, params, count_tokens, out)
+    return _render_task(task, raw_dir / f"{task.source_name}.jsonl", params, count_tokens, out)
+
+
 def run_render(
     tasks: list[Task],
     params: RenderParams,
@@ -208,17 +226,19 @@ def run_render(
     if params.template and any(params.template >= len(t.templates) for t in tasks):
         short = [t.name for t in tasks if params.template >= len(t.templates)]
         raise DataError(f"params.yaml: render.template: {params.template} is out of range for tasks {short}")
-    count_tokens = TokenCounter(tokenizer_path)
     released = Path(raw_dir) / "released.jsonl"  # written by ingest with `source: released`
     manifest: dict[str, dict] = {}
     with atomic_path(out_dir) as tmp:
-        for task in tqdm(tasks, desc="render", unit="task"):
-            (tmp / task.name).mkdir(parents=True)
-            if released.exists():
-                manifest[task.name] = _released_task(task, released, params, count_tokens, tmp / task.name)
-            else:
-                raw_path = Path(raw_dir) / f"{task.source_name}.jsonl"
-                manifest[task.name] = _render_task(task, raw_path, params, count_tokens, tmp / task.name)
+        jobs = [(task, params, str(tokenizer_path), Path(raw_dir), released, tmp / task.name) for task in tasks]
+        # Tasks render independently: on a big corpus one process per core, results kept in task order
+        # (deterministic output); a small one renders in this process (a worker takes seconds to start).
+        raw_bytes = sum(f.stat().st_size for f in Path(raw_dir).glob("*.jsonl"))
+        workers = min(len(jobs), os.cpu_count() or 1) if raw_bytes > POOL_MIN_BYTES else 1
+        with (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1
+              else contextlib.nullcontext()) as pool:
+            results = pool.map(_render_job, jobs) if pool is not None else map(_render_job, jobs)
+            for task, stats in tqdm(zip(tasks, results, strict=True), total=len(tasks), desc="render", unit="task"):
+                manifest[task.name] = stats
         write_json(tmp / "manifest.json", manifest)
     with atomic_path(plot_path) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)

@@ -40,7 +40,7 @@ def run_score(
     if not files:
         raise FileNotFoundError(f"{Path(predictions_dir, model_name)}: no predictions (run `sciriff predict`)")
     official = load_judge_prompts(params.judge.prompts, params.judge.official_checkout)
-    real_judge = make_judge(params.judge.model_dump())
+    real_judge = make_judge(params.judge)
     judge = RecordingJudge(real_judge) if real_judge is not None else None
     with mlflow_run(f"score@{model_name}", {"model": model_name, "score": params.model_dump()}) as mlflow:
         scores, tasks, inputs, details, decoding = {}, {}, {}, {}, None

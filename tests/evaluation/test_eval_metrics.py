@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import string
 
 import numpy as np
 import pytest
@@ -77,6 +78,19 @@ def test_bleu_matches_sacrebleu_without_smoothing() -> None:
     preds = [" ".join(rnd.choice(vocab) for _ in range(rnd.randint(5, 30))) for _ in range(20)]
     expected = sacrebleu.corpus_bleu(preds, [refs], smooth_method="none", tokenize="13a").score / 100
     assert corpus_bleu(preds, refs) == pytest.approx(expected, abs=1e-12)
+
+
+def test_bleu_tokens_equal_sacrebleu_13a_on_random_text() -> None:
+    """The fast 13a tokenisation splits exactly as sacrebleu's Tokenizer13a, on text full of its edge cases."""
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    reference = Tokenizer13a()
+    rnd = random.Random(11)
+    pieces = [*string.printable, "3.5", "1,000", "a.b", "x-1", "7-", "-\n", "<skipped>", "&quot;", "&amp;", "&lt;",
+              "&gt;", "é", "Ü", "\u00a0", "\u2009", "—", "...", ",,", "{}", "[]"]
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40)))
+        assert bleu_tokens(text) == reference(text).split(), repr(text)
 
 
 def test_rouge_scores_hand_computed() -> None:

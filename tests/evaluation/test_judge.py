@@ -21,6 +21,7 @@ import pytest
 
 from sciriff.evaluation.judge import LocalJudge, make_judge
 from sciriff.openai_client import OpenAIClient, ReplyCache
+from sciriff.params import JudgeParams
 
 SECRET = "sk-test-DO-NOT-LEAK-4f1c9a"
 FAST = {"base_delay": 0.001, "max_delay": 0.01}
@@ -176,16 +177,16 @@ def test_key_never_leaks(scripted: Any, tmp_path: Path, caplog: pytest.LogCaptur
 
 
 def test_make_judge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert make_judge({"backend": "none"}) is None
-    with pytest.raises(ValueError, match=r"score\.judge\.backend.*none, openai, local"):
-        make_judge({"backend": "gpt"})
+    assert make_judge(JudgeParams(backend="none")) is None
+    with pytest.raises(ValueError, match=r"(?s)backend.*'none', 'openai' or 'local'"):
+        JudgeParams(backend="gpt")
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("MY_JUDGE_KEY", raising=False)
     with pytest.raises(ValueError, match="MY_JUDGE_KEY"):
-        make_judge({"backend": "openai", "model": "gpt-4o-2024-08-06", "api_key_env": "MY_JUDGE_KEY"})
+        make_judge(JudgeParams(backend="openai", model="gpt-4o-2024-08-06", api_key_env="MY_JUDGE_KEY"))
     monkeypatch.setenv("MY_JUDGE_KEY", SECRET)
-    judge = make_judge({"backend": "openai", "model": "gpt-4o-2024-08-06", "api_key_env": "MY_JUDGE_KEY",
-                        "concurrency": 2, "cache": str(tmp_path / "c" / "judge.sqlite")})
+    judge = make_judge(JudgeParams(backend="openai", model="gpt-4o-2024-08-06", api_key_env="MY_JUDGE_KEY",
+                                   concurrency=2, cache=str(tmp_path / "c" / "judge.sqlite")))
     assert isinstance(judge, OpenAIClient) and judge.name == "gpt-4o-2024-08-06" and judge.concurrency == 2
     assert judge.cache is not None and (tmp_path / "c" / "judge.sqlite").exists()
     assert SECRET not in repr(judge)

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sciriff.openai_client import PLACEHOLDER_KEY, CallStats, OpenAIClient, ReplyCache, complete_cached
+from sciriff.params import JudgeParams
 
 if TYPE_CHECKING:
     from sciriff.evaluation.context import Judge
 
-BACKENDS = ("none", "openai", "local")
 LOCAL_PREFIX = "local:"
 
 
@@ -113,28 +113,20 @@ def fail_on_judge_errors(judge: Any) -> None:
         )
 
 
-def make_judge(spec: dict[str, Any]) -> Judge | None:
-    """Build the judge named by a `score.judge` params section; backend "none" means no judge (None)."""
-    backend = spec.get("backend", "none")
-    if backend not in BACKENDS:
-        raise ValueError(f"params.yaml: score.judge.backend: {backend!r} is not allowed; "
-                         f"allowed: {', '.join(BACKENDS)}")
-    if backend == "none":
+def make_judge(spec: JudgeParams) -> Judge | None:
+    """Build the judge a `score.judge` params section names; backend "none" means no judge (None)."""
+    if spec.backend == "none":
         return None
-    if not spec.get("model"):
-        raise ValueError(f"params.yaml: score.judge.model is required for backend {backend!r}")
-    cache = ReplyCache(spec["cache"]) if spec.get("cache") else None
-    max_tokens = int(spec.get("max_tokens", 512))
-    if backend == "local":
-        if not Path(spec["model"]).is_dir():
-            raise ValueError(f"params.yaml: score.judge.model: local judge checkpoint {spec['model']!r} is not a "
+    cache = ReplyCache(spec.cache) if spec.cache else None
+    if spec.backend == "local":
+        if not Path(spec.model).is_dir():
+            raise ValueError(f"params.yaml: score.judge.model: local judge checkpoint {spec.model!r} is not a "
                              "directory (build it with `sciriff base-model`, or set backend: openai)")
-        return LocalJudge(spec["model"], max_new_tokens=max_tokens, cache=cache)
-    key_env = spec.get("api_key_env") or "OPENAI_API_KEY"
-    base_url = spec.get("base_url") or os.environ.get("OPENAI_BASE_URL") or None
-    api_key = os.environ.get(key_env) or None
+        return LocalJudge(spec.model, max_new_tokens=spec.max_tokens, cache=cache)
+    base_url = spec.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    api_key = os.environ.get(spec.api_key_env) or None
     if api_key is None and base_url is None:
-        raise ValueError(f"params.yaml: score.judge.api_key_env: environment variable {key_env} is not set")
-    return OpenAIClient(spec["model"], base_url=base_url, api_key=api_key or PLACEHOLDER_KEY,
-                       concurrency=int(spec.get("concurrency", 4)), max_retries=int(spec.get("max_retries", 5)),
-                       max_tokens=max_tokens, cache=cache)
+        raise ValueError(f"params.yaml: score.judge.api_key_env: environment variable {spec.api_key_env} is not set")
+    return OpenAIClient(spec.model, base_url=base_url, api_key=api_key or PLACEHOLDER_KEY,
+                        concurrency=spec.concurrency, max_retries=spec.max_retries, max_tokens=spec.max_tokens,
+                        cache=cache)

@@ -129,7 +129,7 @@ class _LMChecker:
         if self.judge is None:
             from sciriff.evaluation.judge import make_judge
 
-            self.judge = make_judge(self.spec.model_dump())
+            self.judge = make_judge(self.spec)
         prompts = [lm_check_prompt(p, a["answer"], a["solution"]) for p, a in undecided]
         self.asked += len(prompts)
         replies = self.judge.complete(prompts)
