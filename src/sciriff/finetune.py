@@ -147,20 +147,13 @@ retention in `metrics/general/scitulu.json`, in the project repository at the co
 """
 
 
-def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.jsonl",
-                 base_dir: str | Path = "models/base", out_dir: str | Path = "models/scitulu",
-                 loss_csv: str | Path = "metrics/train_loss.csv") -> dict[str, Any]:
-    """Train, save the model atomically with its metadata; returns the run summary."""
+def _trainer(params: FinetuneParams, mix_file: Path, base_dir: Path, checkpoints: Path) -> tuple[Any, Any, int]:
+    """trl's SFTTrainer on the mix (LoRA adapters when asked), its tokenizer and the mix's size."""
     import datasets
     import torch
-    import transformers
-    import trl
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
 
-    mix_file, base_dir = Path(mix_file), Path(base_dir)
-    key = fingerprint(mix_file, base_dir, params)
-    checkpoints = repo_root() / ".cache" / "finetune" / key
     torch.manual_seed(params.seed)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
@@ -173,6 +166,12 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
                                  target_modules=params.lora.target_modules, task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=sft_config(params, checkpoints), train_dataset=train,
                          processing_class=tokenizer, peft_config=peft_config)
+    return trainer, tokenizer, len(train)
+
+
+def _train(trainer: Any, params: FinetuneParams, key: str, checkpoints: Path,
+           examples: int) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
+    """Train (resuming from the last whole checkpoint), tracked in MLflow: (summary, loss rows, run id)."""
     main_process = trainer.is_world_process_zero()
     real_tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
     for partial in checkpoints.glob("checkpoint-*"):  # a run killed while saving leaves one half-written
@@ -191,53 +190,79 @@ def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.
             "final_loss": rows[-1]["loss"] if rows else float("nan"),
             "train_loss": result.training_loss,
             "steps": result.global_step,
-            "examples": len(train),
+            "examples": examples,
             "tokens_per_epoch": real_tokens,
             "tokens_per_s": real_tokens * params.epochs / seconds if params.max_steps < 0 else None,
             "seconds": seconds,
             "resumed": resume,
         }
-        tracking_run_id = mlflow.active_run().info.run_id if main_process else None
+        run_id = mlflow.active_run().info.run_id if main_process else None
         if main_process:  # the run's mean loss under its own key: `train_loss` is the per-step curve
             logged = {("train_loss_mean" if k == "train_loss" else k): v for k, v in summary.items()}
             mlflow.log_metrics({k: v for k, v in logged.items() if isinstance(v, (int, float)) and v is not None})
+    return summary, rows, run_id
+
+
+def _save(trainer: Any, tokenizer: Any, params: FinetuneParams, base_dir: Path, mix_file: Path, examples: int,
+          out_dir: str | Path) -> bool:
+    """Save the model like the base (its dtype), self-described, atomically; True on the main process."""
+    import datasets
+    import torch
+    import transformers
+    import trl
+    from transformers import AutoConfig
 
     staging = Path(f"{out_dir}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     base_dtype = AutoConfig.from_pretrained(base_dir).dtype
     if params.distributed in ("none", "single_gpu", "ddp") and isinstance(base_dtype, torch.dtype):
         trainer.model.to(base_dtype)  # saved like the base (bf16: half the size of the fp32 training copy)
+    main_process = trainer.is_world_process_zero()
     if params.lora:
         if main_process:
             trainer.model.merge_and_unload().save_pretrained(staging)
     else:
         trainer.save_model(str(staging))  # on every rank: ZeRO-3 gathers the sharded weights here
     if not main_process:
-        return summary
+        return False
     (staging / "training_args.bin").unlink(missing_ok=True)  # pickled args: not needed, not byte-stable
     tokenizer.save_pretrained(staging)
     meta = {
         "base_model": str(base_dir),
         "finetune": params.model_dump(),
-        "data": {"mix_sha256": sha256_file(mix_file), "examples": len(train)},
+        "data": {"mix_sha256": sha256_file(mix_file), "examples": examples},
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "transformers": transformers.__version__, "trl": trl.__version__,
                      "datasets": datasets.__version__},
         "chat_template": tokenizer.chat_template,
     }
     (staging / "sciriff_model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    (staging / "README.md").write_text(model_card(base_dir, mix_file, len(train), params))
+    (staging / "README.md").write_text(model_card(base_dir, mix_file, examples, params))
     with atomic_path(out_dir) as tmp:
         staging.rename(tmp)
+    return True
+
+
+def run_finetune(params: FinetuneParams, mix_file: str | Path = "data/mix/train.jsonl",
+                 base_dir: str | Path = "models/base", out_dir: str | Path = "models/scitulu",
+                 loss_csv: str | Path = "metrics/train_loss.csv") -> dict[str, Any]:
+    """Train, save the model atomically with its metadata and the loss curve; returns the run summary."""
+    mix_file, base_dir = Path(mix_file), Path(base_dir)
+    key = fingerprint(mix_file, base_dir, params)
+    checkpoints = repo_root() / ".cache" / "finetune" / key
+    trainer, tokenizer, examples = _trainer(params, mix_file, base_dir, checkpoints)
+    summary, rows, run_id = _train(trainer, params, key, checkpoints, examples)
+    if not _save(trainer, tokenizer, params, base_dir, mix_file, examples, out_dir):
+        return summary
     with atomic_path(loss_csv) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["step", "epoch", "loss", "learning_rate"])
         writer.writeheader()
         writer.writerows(rows)
     shutil.rmtree(checkpoints, ignore_errors=True)  # only an interrupted run needs them
-    if tracking_run_id is not None:  # the card and loss curve beside the run's metrics
+    if run_id is not None:  # the card and loss curve beside the run's metrics
         import mlflow
 
-        with mlflow.start_run(run_id=tracking_run_id):
+        with mlflow.start_run(run_id=run_id):
             mlflow.log_artifact(str(Path(out_dir, "README.md")))
             mlflow.log_artifact(str(loss_csv))
     return summary
