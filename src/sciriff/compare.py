@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sciriff.evaluation.report import HEADLINE_COLUMNS as HEADLINE_ORDER
+from sciriff.evaluation.report import JUDGE_FREE
 from sciriff.io import atomic_path, read_json, write_json
 from sciriff.tracking import mlflow_run
 
@@ -26,7 +27,6 @@ def run_compare(models: dict[str, str], reference_model: str, details_dir: str |
     retention; the markdown table has every column with its interval, then the general block and the
     science-reasoning accuracy (metrics/sciinstruct/<model>.json), where present.
     """
-    from sciriff.evaluation.report import JUDGE_FREE
     from sciriff.general_report import general_summary, general_table, load_general
     from sciriff.sciinstruct.report import comparison_block
 
@@ -141,7 +141,7 @@ def comparison_table(comparison: dict[str, Any]) -> str:
     for task in comparison["models"][reference]["parse_rate"]:
         rates = [comparison["models"][m]["parse_rate"].get(task) for m in models]
         lines.append(f"| {task} | " + " | ".join("n/a" if r is None else f"{r:.2f}" for r in rates) + " |")
-    ahead = ", ".join(f"{m}: {comparison['models'][m]['judge_free_ahead']} of 9" for m in others)
+    ahead = ", ".join(f"{m}: {comparison['models'][m]['judge_free_ahead']} of {len(JUDGE_FREE)}" for m in others)
     lines += ["", f"Judge-free columns ahead of {reference}: {ahead}. Intervals: seeded bootstrap over test "
               "instances (the same resamples for every model)."]
     if comparison.get("general_table"):

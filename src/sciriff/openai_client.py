@@ -251,3 +251,13 @@ class OpenAIClient:
                     self.base_url or "api.openai.com", attempts, error["error"])
         with self._errors_lock:
             self.errors.append(error)
+
+
+def endpoint_client(where: str, model: str, base_url: str | None, api_key_env: str, **settings: Any) -> OpenAIClient:
+    """The client a params section (`where`, e.g. "score.judge") names: its endpoint or OPENAI_BASE_URL, the key
+    from the variable it names; no key and no endpoint is an error naming that params key."""
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+    api_key = os.environ.get(api_key_env) or None
+    if api_key is None and base_url is None:
+        raise ValueError(f"params.yaml: {where}.api_key_env: environment variable {api_key_env} is not set")
+    return OpenAIClient(model, base_url=base_url, api_key=api_key or PLACEHOLDER_KEY, **settings)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import multiprocessing
 import os
 import random
@@ -201,13 +202,15 @@ def _write_instances(
     return stats
 
 
-_COUNTERS: dict[str, TokenCounter] = {}
+@functools.cache
+def _token_counter(tokenizer_path: str) -> TokenCounter:
+    return TokenCounter(tokenizer_path)
 
 
 def _render_job(job: tuple[Task, RenderParams, str, Path, Path, Path]) -> dict:
     """Render one task into its folder (in a worker process; the tokenizer is loaded once per process)."""
     task, params, tokenizer_path, raw_dir, released, out = job
-    count_tokens = _COUNTERS.get(tokenizer_path) or _COUNTERS.setdefault(tokenizer_path, TokenCounter(tokenizer_path))
+    count_tokens = _token_counter(tokenizer_path)  # once per process
     out.mkdir(parents=True)
     if released.exists():
         return _released_task(task, released, params, count_tokens, out)

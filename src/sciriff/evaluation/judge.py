@@ -11,12 +11,11 @@ a prompt whose call fails for good yields None and an entry in `errors`, and is 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sciriff.openai_client import PLACEHOLDER_KEY, CallStats, OpenAIClient, ReplyCache, complete_cached
+from sciriff.openai_client import CallStats, ReplyCache, complete_cached, endpoint_client
 from sciriff.params import JudgeParams
 
 if TYPE_CHECKING:
@@ -123,10 +122,5 @@ def make_judge(spec: JudgeParams) -> Judge | None:
             raise ValueError(f"params.yaml: score.judge.model: local judge checkpoint {spec.model!r} is not a "
                              "directory (build it with `sciriff base-model`, or set backend: openai)")
         return LocalJudge(spec.model, max_new_tokens=spec.max_tokens, cache=cache)
-    base_url = spec.base_url or os.environ.get("OPENAI_BASE_URL") or None
-    api_key = os.environ.get(spec.api_key_env) or None
-    if api_key is None and base_url is None:
-        raise ValueError(f"params.yaml: score.judge.api_key_env: environment variable {spec.api_key_env} is not set")
-    return OpenAIClient(spec.model, base_url=base_url, api_key=api_key or PLACEHOLDER_KEY,
-                        concurrency=spec.concurrency, max_retries=spec.max_retries, max_tokens=spec.max_tokens,
-                        cache=cache)
+    return endpoint_client("score.judge", spec.model, spec.base_url, spec.api_key_env, concurrency=spec.concurrency,
+                           max_retries=spec.max_retries, max_tokens=spec.max_tokens, cache=cache)

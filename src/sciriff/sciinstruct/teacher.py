@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sciriff.io import sha256_file
-from sciriff.openai_client import PLACEHOLDER_KEY, CallStats, OpenAIClient, ReplyCache, complete_cached
+from sciriff.openai_client import CallStats, OpenAIClient, ReplyCache, complete_cached, endpoint_client
 from sciriff.params import PredictParams, TeacherParams
 from sciriff.tracking import repo_root
 
@@ -101,13 +100,9 @@ def make_teacher(params: TeacherParams, max_new_tokens: int) -> CachedGenerator 
         predict = PredictParams(backend="transformers", batch_size=params.batch_size,
                                 max_new_tokens=max_new_tokens, dtype=params.dtype)
         return CachedGenerator(params.model, predict, cache)
-    base_url = params.base_url or os.environ.get("OPENAI_BASE_URL") or None
-    api_key = os.environ.get(params.api_key_env) or None
-    if api_key is None and base_url is None:
-        raise ValueError(f"annotate.teacher.api_key_env: environment variable {params.api_key_env} is not set")
-    return OpenAIClient(params.model, base_url=base_url, api_key=api_key or PLACEHOLDER_KEY,
-                       concurrency=params.concurrency, max_retries=params.max_retries,
-                       max_tokens=max_new_tokens, cache=cache)
+    return endpoint_client("annotate.teacher", params.model, params.base_url, params.api_key_env,
+                           concurrency=params.concurrency, max_retries=params.max_retries,
+                           max_tokens=max_new_tokens, cache=cache)
 
 
 def describe(teacher: Any) -> dict[str, Any]:
