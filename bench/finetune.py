@@ -1,7 +1,7 @@
 """Finetuning throughput on this CPU with the embedded model: packed vs padded vs the bare-step bound.
 
 For each max length (512, 1024) and the real mix (data/mix/train.jsonl):
-- packed: the finetune stage's engine (trl SFTTrainer, best-fit packing, padding-free rows);
+- packed: the finetune stage's engine (trl's SFTTrainer with the stage's loss, best-fit packing, padding-free rows);
 - padded: the same engine without packing (batches padded to their longest example);
 - bound: a bare forward+backward+AdamW step of the same model, bf16 autocast, on one full row of
   max-length tokens: what the engine could reach with zero overhead.
@@ -24,9 +24,8 @@ sys.path.insert(0, str(REPO / "src"))
 import datasets  # noqa: E402
 import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback  # noqa: E402
-from trl import SFTTrainer  # noqa: E402
 
-from sciriff.finetune import sft_config  # noqa: E402
+from sciriff.finetune import sft_config, trainer_class  # noqa: E402
 from sciriff.io import write_json  # noqa: E402
 from sciriff.params import FinetuneParams  # noqa: E402
 
@@ -44,8 +43,8 @@ class StepTimer(TrainerCallback):
         self.times.append(time.perf_counter() - self.start)
 
 
-class CountingTrainer(SFTTrainer):
-    """SFTTrainer that records real (attended) and total token slots of every batch it trains on."""
+class CountingTrainer(trainer_class()):
+    """The finetune stage's trainer, recording real (attended) and total token slots of every batch it trains on."""
 
     counts: list[tuple[int, int]]
 

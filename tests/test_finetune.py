@@ -36,6 +36,29 @@ def test_loss_is_on_assistant_tokens_only(tiny_model_dir: Path, tmp_path: Path) 
     assert "<|im_start|>assistant" not in tokenizer.decode(trained), "the assistant header is masked"
 
 
+@pytest.mark.parametrize("packing", [False, True])
+def test_trained_positions_loss_equals_the_models_own_loss(tiny_model_dir: Path, tmp_path: Path,
+                                                           packing: bool) -> None:
+    import datasets
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from sciriff.finetune import trainer_class
+
+    conversations = [CONVERSATION, [{"role": "user", "content": "Name a noble gas."},
+                                    {"role": "assistant", "content": "Argon, for one."}]]
+    trainer = trainer_class()(model=AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                               args=sft_config(FinetuneParams(packing=packing, bf16=False), tmp_path / "ckpt"),
+                               train_dataset=datasets.Dataset.from_list([{"messages": c} for c in conversations]),
+                               processing_class=AutoTokenizer.from_pretrained(tiny_model_dir))
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(trainer.train_dataset))])
+    assert (batch["labels"] != -100).float().mean() < 0.6, "prompt positions are left out of the loss"
+    with torch.no_grad():
+        ours = trainer.compute_loss(trainer.model, batch)
+        reference = trainer.model(**batch).loss  # the model's own loss over the full logits
+    assert torch.allclose(ours, reference, rtol=1e-5), (ours, reference)
+
+
 def test_finetune_writes_a_self_describing_model_and_loss_curve(tiny_model_dir: Path, workdir: Path) -> None:
     import mlflow
 

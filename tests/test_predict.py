@@ -108,3 +108,36 @@ def test_every_backend_params_allow_has_a_generator() -> None:
     from sciriff.generation import GENERATORS
 
     assert set(typing.get_args(PredictParams.model_fields["backend"].annotation)) == set(GENERATORS)
+
+
+def test_greedy_decode_equals_generate_and_ends_rows_early(tiny_model_dir: Path) -> None:
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from sciriff.generation import greedy_decode
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir, padding_side="left")
+    # Large random weights: each next token depends on the whole context (the tiny checkpoint's small
+    # ones make every row repeat one token, which would not notice a row reading another row's cache).
+    config = AutoConfig.from_pretrained(tiny_model_dir)
+    config.initializer_range = 0.5
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config).eval()
+    prompts = ["Name a noble gas.", "Hi", "What is the boiling point of water at sea level, in kelvin?", "2+2?"]
+    encoded = tokenizer(prompts, return_tensors="pt", padding=True)
+
+    def reference(eos: int) -> list[list[int]]:
+        out = model.generate(**encoded, max_new_tokens=12, do_sample=False, eos_token_id=eos, pad_token_id=eos)
+        rows = [ids.tolist() for ids in out[:, encoded["input_ids"].shape[1]:]]
+        return [row[: row.index(eos) + 1] if eos in row else row for row in rows]
+
+    with torch.inference_mode():
+        free = reference(eos=-1 % model.config.vocab_size)  # an id the tiny model does not produce here
+        # an end token one row produces mid-way and another never: that row leaves the batch, the others
+        # must go on decoding from their own cache rows
+        eos = next(token for row in free for k, token in enumerate(row)
+                   if k > 0 and token not in row[:k] and any(token not in other for other in free))
+        expected = reference(eos)
+        got = dict(greedy_decode(model, encoded["input_ids"], encoded["attention_mask"], 12, {eos}))
+    assert any(1 < len(row) < 12 for row in expected) and any(len(row) == 12 for row in expected)
+    assert [got[i] for i in range(len(prompts))] == expected

@@ -18,12 +18,6 @@ from sciriff.params import PredictParams
 
 Messages = list[dict[str, str]]
 
-# Explicit greedy settings: a checkpoint's generation_config.json (which may ask for sampling or a
-# repetition penalty) never changes what is generated.
-GREEDY = {"do_sample": False, "num_beams": 1, "temperature": None, "top_p": None, "top_k": None,
-          "repetition_penalty": None}
-
-
 class Generator(Protocol):
     """Turns chat conversations into completions; yields (index, text) as results finish."""
 
@@ -65,16 +59,60 @@ class TransformersGenerator:
             yield index, self.tokenizer.decode(ids, skip_special_tokens=True)
 
     def generate_texts(self, texts: Sequence[str], order: Sequence[int],
-                       max_new_tokens: int) -> Iterator[tuple[int, Any]]:
-        """(index, new token ids) for texts[index], batch by batch in `order`."""
+                       max_new_tokens: int) -> Iterator[tuple[int, list[int]]]:
+        """(index, new token ids) for texts[index], batch by batch in `order`, each as soon as it ends."""
+        eos = self.model.generation_config.eos_token_id
+        eos = set(eos if isinstance(eos, list) else [eos if eos is not None else self.tokenizer.eos_token_id])
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
             encoded = self.tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
                                      add_special_tokens=False).to(self.device)
             with self.torch.inference_mode():
-                output = self.model.generate(**encoded, max_new_tokens=max_new_tokens,
-                                             pad_token_id=self.tokenizer.pad_token_id, **GREEDY)
-            yield from zip(batch, output[:, encoded["input_ids"].shape[1] :], strict=True)
+                for row, ids in greedy_decode(self.model, encoded["input_ids"], encoded["attention_mask"],
+                                              max_new_tokens, eos):
+                    yield batch[row], ids
+
+
+def greedy_decode(model: Any, input_ids: Any, attention_mask: Any, max_new_tokens: int,
+                  eos: set[int]) -> Iterator[tuple[int, list[int]]]:
+    """Greedy decoding of a left-padded batch that drops each row from the batch once it ends.
+
+    The same tokens as `model.generate(do_sample=False)` (argmax of the same logits, tested), but a
+    finished row stops costing compute: `generate` keeps the whole batch until its longest answer
+    ends, so one looping answer made 31 finished ones decode padding to the token limit.
+    Yields (row, new token ids, ending with the end-of-sequence token if one was produced).
+    """
+    import torch
+    from transformers import DynamicCache
+
+    prompt_length = input_ids.shape[1]
+    cache = DynamicCache(config=model.config)
+    rows = list(range(input_ids.shape[0]))
+    new_tokens: list[list[int]] = [[] for _ in rows]
+    positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions,
+                   past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+    for step in range(max_new_tokens):
+        tokens = logits.float().argmax(dim=-1)
+        running = []
+        for j, token in enumerate(tokens.tolist()):
+            new_tokens[rows[j]].append(token)
+            if token in eos or step == max_new_tokens - 1:
+                yield rows[j], new_tokens[rows[j]]
+            else:
+                running.append(j)
+        if not running:
+            return
+        if len(running) < len(rows):
+            keep = torch.tensor(running, device=tokens.device)
+            cache.batch_select_indices(keep)
+            attention_mask, tokens = attention_mask[keep], tokens[keep]
+            rows = [rows[j] for j in running]
+        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(len(rows), 1)], dim=-1)
+        logits = model(input_ids=tokens[:, None], attention_mask=attention_mask,
+                       position_ids=attention_mask.long().sum(-1, keepdim=True) - 1, past_key_values=cache,
+                       use_cache=True, cache_position=torch.tensor([prompt_length + step], device=tokens.device),
+                       logits_to_keep=1).logits[:, -1]
 
 
 class VllmGenerator:

@@ -73,7 +73,7 @@ class LocalJudge:
         gen = self._generator
         encoded = gen.tokenizer(heads, return_tensors="pt", padding=True, add_special_tokens=False).to(gen.device)
         with gen.torch.inference_mode():
-            logits = gen.model(**encoded).logits[:, -1, self._digits]
+            logits = gen.model(**encoded, logits_to_keep=1).logits[:, -1, self._digits]
         return [int(index) + 1 for index in logits.argmax(dim=-1)]
 
     def _run(self, prompts: list[str]) -> dict[str, str | None]:
