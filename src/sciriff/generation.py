@@ -77,9 +77,11 @@ def greedy_decode(model: Any, input_ids: Any, attention_mask: Any, max_new_token
                   eos: set[int]) -> Iterator[tuple[int, list[int]]]:
     """Greedy decoding of a left-padded batch that drops each row from the batch once it ends.
 
-    The same tokens as `model.generate(do_sample=False)` (argmax of the same logits, tested), but a
+    The same algorithm as `model.generate(do_sample=False)` (the same tokens in fp32, tested), but a
     finished row stops costing compute: `generate` keeps the whole batch until its longest answer
-    ends, so one looping answer made 31 finished ones decode padding to the token limit.
+    ends, so one looping answer made 31 finished ones decode padding to the token limit. In bf16 a
+    smaller batch can round differently: 2 of the 144 default baseline predictions flipped a near-tie
+    late in the answer.
     Yields (row, new token ids, ending with the end-of-sequence token if one was produced).
     """
     import torch

@@ -46,12 +46,13 @@ def features(model_dir: str | Path, texts: list[str], max_length: int, batch_siz
     for start in range(0, len(texts), batch_size):
         enc = tok(texts[start : start + batch_size], return_tensors="pt", padding=True, truncation=True,
                   max_length=max_length)
+        last = enc["attention_mask"].sum(1) - 1
+        keep = torch.unique(last)  # the LM head runs only where a text ends (sorted positions)
         with torch.inference_mode():
-            out = model(**enc, output_hidden_states=True)
+            out = model(**enc, output_hidden_states=True, logits_to_keep=keep)
         mask = enc["attention_mask"].unsqueeze(-1).float()
         pooled = (out.hidden_states[-1] * mask).sum(1) / mask.sum(1)
-        last = enc["attention_mask"].sum(1) - 1
-        logits = out.logits[torch.arange(len(last)), last]
+        logits = out.logits[torch.arange(len(last)), torch.searchsorted(keep, last)]
         rows.append(torch.cat([pooled, (logits[:, true_id] - logits[:, false_id]).unsqueeze(-1)], dim=-1))
     return np.concatenate([r.double().numpy() for r in rows]) if rows else np.zeros((0, 1))
 
