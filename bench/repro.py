@@ -52,8 +52,10 @@ def main() -> None:
     if proc.returncode:
         sys.exit(f"dvc repro failed in {workdir} (exit {proc.returncode})")
     headline = {m: json.loads((workdir / "metrics" / f"{m}.json").read_text()) for m in ("baseline", "scitulu")}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=workdir, capture_output=True, text=True,
+                            check=True).stdout.strip()
     write_json(args.out, {"total_seconds": round(end - begin, 1), "stages": stages, "headline": headline,
-                          "workdir": str(workdir), "cpus": os.cpu_count()})
+                          "workdir": str(workdir), "cpus": os.cpu_count(), "commit": commit})
     print(json.dumps({"total_seconds": round(end - begin, 1), "stages": stages}, indent=2))
 
 

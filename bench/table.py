@@ -36,6 +36,10 @@ def main() -> None:
         rows.append(f"| generation, {predict['prompts']} prompts × {predict['new_tokens']} new tokens | "
                     f"`python bench/predict.py` | batched {predict['batched_tokens_per_s']:.0f} tok/s vs sequential "
                     f"{predict['sequential_tokens_per_s']:.0f} ({predict['speedup']:.1f}×) | ≥ 4× |")
+    if judge := load("judge"):
+        rows.append(f"| local judge: `sciriff score-file`, {judge['predictions']} predictions "
+                    f"({judge['judged_rows']} judged), cold cache | `python bench/judge.py` | "
+                    f"{judge['seconds']:.0f} s | ≤ 60 s |")
     print("\n".join(rows))
 
 
