@@ -4,7 +4,8 @@ For each max length (512, 1024) and the real mix (data/mix/train.jsonl):
 - packed: the finetune stage's engine (trl's SFTTrainer with the stage's loss, best-fit packing, padding-free rows);
 - padded: the same engine without packing (batches padded to their longest example);
 - bound: a bare forward+backward+AdamW step of the same model, bf16 autocast, on one full row of
-  max-length tokens: what the engine could reach with zero overhead.
+  max-length tokens, every position trained through the full LM head (the engine scores only the
+  assistant positions, so it can exceed this).
 Tokens/s counts real (non-pad) tokens over the timed steps (the first step, a warm-up, is excluded).
 Writes bench/results/finetune.json.
 """
