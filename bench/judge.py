@@ -21,9 +21,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+from sciriff.evaluation import EVALUATORS  # noqa: E402
 from sciriff.io import read_jsonl, write_json, write_jsonl  # noqa: E402
 
-JUDGED_TASKS = ("qasper_abstractive_qa", "mup_single_document_summarization")
+# the tasks whose summary has an LM-judge column (Qasper, MUP), from the scorer registry
+JUDGED_TASKS = {e.task for e in EVALUATORS.values() if any(k.startswith("lm_judge") for k in e.summary_keys)}
 
 
 def main() -> None:
