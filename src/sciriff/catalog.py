@@ -46,10 +46,13 @@ class Task:
 
     @property
     def source_name(self) -> str:
+        """The source dataset this task reads (its folder under data/sample); `ingest.source` in params.yaml
+        says instead where every task's data is read from (sample, local, hub)."""
         return self.source["name"]
 
     def metadata(self) -> dict[str, Any]:
-        """The `metadata` block of a rendered instance, as in the released SciRIFF data."""
+        """The `metadata` block of a rendered instance, as in the released SciRIFF data, whose `task_family`
+        field holds what the task files call `task_type` (e.g. `ie.named_entity_recognition`)."""
         return {
             "task": self.name,
             "task_family": self.task_type,

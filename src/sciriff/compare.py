@@ -138,9 +138,11 @@ def comparison_table(comparison: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "JSON parse rate (share of outputs the official parser reads):", "",
               "| task | " + " | ".join(models) + " |", "|" + "---|" * (len(models) + 1)]
-    for task in comparison["models"][reference]["parse_rate"]:
+    tasks = sorted(comparison["models"][reference]["parse_rate"], key=lambda task: (task == "mean", task))
+    for task in tasks:  # the tasks, then their mean
         rates = [comparison["models"][m]["parse_rate"].get(task) for m in models]
-        lines.append(f"| {task} | " + " | ".join("n/a" if r is None else f"{r:.2f}" for r in rates) + " |")
+        label = "**mean**" if task == "mean" else task
+        lines.append(f"| {label} | " + " | ".join("n/a" if r is None else f"{r:.2f}" for r in rates) + " |")
     ahead = ", ".join(f"{m}: {comparison['models'][m]['judge_free_ahead']} of {len(JUDGE_FREE)}" for m in others)
     lines += ["", f"Judge-free columns ahead of {reference}: {ahead}. Intervals: seeded bootstrap over test "
               "instances (the same resamples for every model)."]

@@ -237,3 +237,31 @@ def test_local_judge(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert re.search(r"\nRating: [1-5]$", replies[0]) and re.search(r"\nDecision: [1-5]$", replies[2])
     assert replies[0].count("Rating:") == 1, "the explanation carries no rating cue of its own"
     assert judge.complete(prompts) == replies and judge.stats.hits == 3
+
+
+def test_local_judge_rating_continues_the_cached_prompt(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The forced digit, read after the prompt's cached keys and values, is the one a forward pass over the
+    whole judge conversation (prompt + explanation + cue) finds most likely."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    # large random weights in fp32: the digits' logits depend on every position (the tiny checkpoint's
+    # small ones rate alike whatever the context, which would not notice a misplaced continuation)
+    config = AutoConfig.from_pretrained(tiny_model_dir)
+    config.initializer_range = 0.5
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32).eval()
+    model.save_pretrained(tmp_path / "sharp")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tokenizer.save_pretrained(tmp_path / "sharp")
+    judge = LocalJudge(tmp_path / "sharp", max_new_tokens=5, batch_size=4)
+    prompts = ["one", "a somewhat longer prompt to rate", "Decision: please", "2 + 2 = 4?",
+               "Rate this summary of a paper on protein folding, which is longer still than the others", "ok"]
+    replies = judge.complete(prompts)
+    digits = [tokenizer.convert_tokens_to_ids(str(d)) for d in range(1, 6)]
+    with torch.inference_mode():
+        for prompt, reply in zip(prompts, replies, strict=True):
+            text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
+                                                 tokenize=False) + reply[:-1]
+            ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+            assert int(reply[-1]) == int(model(input_ids=ids).logits[0, -1, digits].argmax()) + 1, reply

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sciriff.generation import TRANSFORMERS_DECODING
 from sciriff.io import sha256_file
 from sciriff.openai_client import CallStats, OpenAIClient, ReplyCache, complete_cached, endpoint_client
 from sciriff.params import PredictParams, TeacherParams
@@ -60,7 +61,8 @@ class CachedGenerator:
     @property
     def settings(self) -> dict[str, Any]:
         """What is recorded with the outputs; also part of the cache key."""
-        return {"backend": self.params.backend, "model": self.name, "do_sample": False,
+        decoding = TRANSFORMERS_DECODING if self.params.backend == "transformers" else "greedy"
+        return {"backend": self.params.backend, "model": self.name, "do_sample": False, "decoding": decoding,
                 "max_new_tokens": self.params.max_new_tokens, "dtype": self.params.dtype}
 
     @property
