@@ -97,7 +97,7 @@ class LocalJudge:
             batch = order[start : start + gen.batch_size]
             input_ids, attention_mask = gen.encode([texts[i] for i in batch])
             with gen.torch.inference_mode():
-                cache, logits = prefill(gen.model, input_ids, attention_mask)
+                cache, logits = prefill(gen.model, input_ids, attention_mask, self.max_new_tokens)
                 prompt_cache = copy.deepcopy(cache)  # decoding extends and shrinks `cache`
                 generated = dict(greedy_decode(gen.model, input_ids, attention_mask, self.max_new_tokens, gen.eos,
                                                prefilled=(cache, logits)))
