@@ -268,8 +268,10 @@ def bootstrap_rouge(scores: np.ndarray, seed: int = ROUGE_SEED) -> dict[str, flo
     result = {}
     for k, rouge_type in enumerate(ROUGE_TYPES):
         idx = rng.randint(0, n, size=(ROUGE_RESAMPLES, n))
-        sample_means = scores[:, k, :][idx].mean(axis=1)
-        result[rouge_type] = float(np.percentile(sample_means[:, 2], 50))
+        # only F is reported; a running sum adds the draws one after another, as the aggregator's
+        # np.mean over axis 0 does (a plain 2-D mean would sum pairwise and round differently)
+        sample_means = np.cumsum(scores[:, k, 2][idx], axis=1)[:, -1] / n
+        result[rouge_type] = float(np.percentile(sample_means, 50))
     return result
 
 
