@@ -109,9 +109,10 @@ def _bleu_pair_counts(prediction: str, reference: str) -> tuple[tuple[int, ...],
     pred_tokens = bleu_tokens(prediction)
     ref_tokens = bleu_tokens(reference)
     matches = [0] * BLEU_MAX_ORDER
-    overlap = _ngram_counts(pred_tokens, BLEU_MAX_ORDER) & _ngram_counts(ref_tokens, BLEU_MAX_ORDER)
-    for ngram, count in overlap.items():
-        matches[len(ngram) - 1] += count
+    ref_counts = _ngram_counts(ref_tokens, BLEU_MAX_ORDER)
+    for ngram, count in _ngram_counts(pred_tokens, BLEU_MAX_ORDER).items():  # clipped counts, as Counter's &
+        if ngram in ref_counts:
+            matches[len(ngram) - 1] += min(count, ref_counts[ngram])
     possible = tuple(max(len(pred_tokens) - order + 1, 0) for order in range(1, BLEU_MAX_ORDER + 1))
     return tuple(matches), possible, len(ref_tokens), len(pred_tokens)
 
