@@ -93,27 +93,15 @@ def prefill(model: Any, input_ids: Any, attention_mask: Any, room: int = 0) -> t
     import torch
     from transformers import DynamicCache
 
-    from sciriff.kv_cache import preallocated_cache
+    from sciriff.kv_cache import left_padded_cache
 
-    width = input_ids.shape[1]
-    keys: list[list[Any]] = []
-    values: list[list[Any]] = []
-    last_logits = []
+    rows, last_logits = [], []
     for row in range(input_ids.shape[0]):
+        rows.append(DynamicCache(config=model.config))
         ids = input_ids[row, attention_mask[row].bool()][None]
-        own = DynamicCache(config=model.config)
-        last_logits.append(model(input_ids=ids, past_key_values=own, use_cache=True, logits_to_keep=1).logits[:, -1])
-        pad = (0, 0, width - ids.shape[1], 0)  # left-pad the sequence axis of (batch, heads, sequence, dim)
-        for index, layer in enumerate(own.layers):
-            if row == 0:
-                keys.append([])
-                values.append([])
-            keys[index].append(torch.nn.functional.pad(layer.keys, pad))
-            values[index].append(torch.nn.functional.pad(layer.values, pad))
-    cache = preallocated_cache(model.config, room)
-    for index in range(len(keys)):
-        cache.update(torch.cat(keys[index]), torch.cat(values[index]), index)
-    return cache, torch.cat(last_logits)
+        last_logits.append(model(input_ids=ids, past_key_values=rows[-1], use_cache=True,
+                                 logits_to_keep=1).logits[:, -1])
+    return left_padded_cache(model.config, rows, input_ids.shape[1], room), torch.cat(last_logits)
 
 
 def greedy_decode(model: Any, input_ids: Any, attention_mask: Any, max_new_tokens: int, eos: set[int],

@@ -64,3 +64,18 @@ def preallocated_cache(config: Any, room: int) -> Any:
     if cache.layers and all(type(layer) is DynamicLayer for layer in cache.layers):
         cache.layers = [PreallocatedLayer(room) for _ in cache.layers]
     return cache
+
+
+def left_padded_cache(config: Any, rows: list[Any], width: int, room: int) -> Any:
+    """One batch cache from single-prompt caches: each row's positions end at `width`, the left padding
+    is zeros (the attention mask hides it), and `room` positions per row are free for the answer."""
+    cache = preallocated_cache(config, room)
+    for index in range(len(rows[0].layers)):
+        states = []
+        for per_row in ([own.layers[index].keys for own in rows], [own.layers[index].values for own in rows]):
+            batch = per_row[0].new_zeros((len(rows), per_row[0].shape[1], width, per_row[0].shape[-1]))
+            for row, tensor in enumerate(per_row):
+                batch[row, :, width - tensor.shape[-2] :] = tensor[0]
+            states.append(batch)
+        cache.update(*states, index)
+    return cache

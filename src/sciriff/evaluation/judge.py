@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sciriff.generation import TRANSFORMERS_DECODING
+from sciriff.generation import TRANSFORMERS_DECODING, greedy_decode, prefill
 from sciriff.openai_client import CallStats, ReplyCache, complete_cached, endpoint_client
 from sciriff.params import JudgeParams
 
@@ -87,8 +87,6 @@ class LocalJudge:
         return [int(index) + 1 for index in logits.argmax(dim=-1)]
 
     def _run(self, prompts: list[str]) -> dict[str, str | None]:
-        from sciriff.generation import greedy_decode, prefill
-
         gen = self._generator
         texts = [gen.chat_text([{"role": "user", "content": p}]) for p in prompts]
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad less
