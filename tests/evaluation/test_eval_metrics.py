@@ -88,9 +88,11 @@ def test_bleu_tokens_equal_sacrebleu_13a_on_random_text() -> None:
     rnd = random.Random(11)
     pieces = [*string.printable, "3.5", "1,000", "a.b", "x-1", "7-", "-\n", "<skipped>", "&quot;", "&amp;", "&lt;",
               "&gt;", "é", "Ü", "\u00a0", "\u2009", "—", "...", ",,", "{}", "[]"]
-    for _ in range(3000):
-        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40)))
-        assert bleu_tokens(text) == reference(text).split(), repr(text)
+    prose = ["word", "Word", " ", " ", ".", ",", "-", " 7", "7 ", "(", '"', "\n", "-\n", ":"]  # both code paths
+    for alphabet in (pieces, prose):
+        for _ in range(3000):
+            text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
+            assert bleu_tokens(text) == reference(text).split(), repr(text)
 
 
 def test_rouge_scores_hand_computed() -> None:
@@ -118,6 +120,18 @@ def test_rouge_scores_equal_rouge_score(target: str, prediction: str) -> None:
     got = rouge_scores(target, prediction)
     for k, rouge_type in enumerate(ROUGE_TYPES):
         assert got[k] == tuple(expected[rouge_type])
+
+
+def test_rouge_scores_equal_rouge_score_on_random_text() -> None:
+    """The fast tokenisation (lines tokenised once) and n-gram counts give rouge_score's numbers exactly."""
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=False)
+    rnd = random.Random(5)
+    pieces = ["the", "The", "cat", "CAT", "sat", "42", " ", " ", "\n", "\n\n", ".", ",", "-", "Ünï", "é", "Σ", "İ",
+              "K", "\t", "\u00a0", "a_b", "x1"]
+    for _ in range(500):
+        target, prediction = ("".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30))) for _ in range(2))
+        expected = scorer.score(target, prediction)
+        assert rouge_scores(target, prediction) == tuple(tuple(expected[t]) for t in ROUGE_TYPES), (target, prediction)
 
 
 def test_lcs_indices_equal_rouge_score_backtrack() -> None:

@@ -19,11 +19,10 @@ import math
 import re
 import string
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
-from rouge_score import tokenize as rouge_tokenize
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 ROUGE_SEED = 42
@@ -45,14 +44,13 @@ def prf(correct: int, preds: int, refs: int) -> dict[str, float]:
 
 # --- SQuAD token F1 ---------------------------------------------------------------------------
 
-_PUNCTUATION = frozenset(string.punctuation)
+_DROP_PUNCTUATION = str.maketrans("", "", string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 
 def squad_tokens(text: str) -> list[str]:
     """SQuAD v1.1 normalisation: lowercase, drop ASCII punctuation and a/an/the, split on whitespace."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
-    return _ARTICLES.sub(" ", text).split()
+    return _ARTICLES.sub(" ", text.lower().translate(_DROP_PUNCTUATION)).split()
 
 
 @lru_cache(maxsize=1 << 16)  # the bootstrap re-scores the same pairs in every replicate
@@ -60,7 +58,7 @@ def token_f1(prediction: str, reference: str) -> float:
     """SQuAD token F1 over multisets of normalised tokens; 0 when nothing overlaps (even both empty)."""
     pred_tokens = squad_tokens(prediction)
     ref_tokens = squad_tokens(reference)
-    num_same = sum((Counter(pred_tokens) & Counter(ref_tokens)).values())
+    num_same = clipped_matches(Counter(pred_tokens), Counter(ref_tokens))
     if num_same == 0:
         return 0.0
     precision = 1.0 * num_same / len(pred_tokens)
@@ -70,18 +68,22 @@ def token_f1(prediction: str, reference: str) -> float:
 
 # --- BLEU -------------------------------------------------------------------------------------
 
-# sacrebleu's 13a tokenizer, token for token, faster: its first rule pads every character of a class
-# (ASCII punctuation, the space) with spaces, one regex match per character; `str.translate` does that
-# in C. The context-dependent rules (period, comma, dash next to digits) stay regular expressions.
-_PAD_13A = str.maketrans({
-    chr(code): f" {chr(code)} " for first, last in ("{~", "[`", " &", "(+", ":@", "//")
-    for code in range(ord(first), ord(last) + 1)
-})
+# sacrebleu's 13a tokenizer, token for token, faster. Its first rule pads every character of a class
+# (ASCII punctuation, the space) with spaces, one regex match per character: `str.translate` does that
+# in C. Its period / comma rules split those off unless they sit between two digits, but which ones they
+# split depends on the order of their matches where two periods / commas touch; text with no digit and
+# no other period / comma beside one has all of them split, so they join the translation table. Other
+# text runs the rules as written. The dash rule keeps its meaning with a lookbehind (no group reference).
+_PAD_CLASS = {chr(code): f" {chr(code)} " for first, last in ("{~", "[`", " &", "(+", ":@", "//")
+              for code in range(ord(first), ord(last) + 1)}
+_PAD_13A = str.maketrans(_PAD_CLASS)
+_PAD_13A_PERIOD_COMMA = str.maketrans({**_PAD_CLASS, ".": " . ", ",": " , "})
+_PERIOD_COMMA_CONTEXT = re.compile(r"[0-9\.,][\.,]|[\.,][0-9]")
 _RULES_13A = (
     (re.compile(r"([^0-9])([\.,])"), r"\1 \2 "),  # period and comma unless preceded by a digit
     (re.compile(r"([\.,])([^0-9])"), r" \1 \2"),  # period and comma unless followed by a digit
-    (re.compile(r"([0-9])(-)"), r"\1 \2 "),  # dash preceded by a digit
 )
+_DIGIT_DASH = re.compile(r"(?<=[0-9])-")  # dash preceded by a digit
 
 
 def bleu_tokens(text: str) -> list[str]:
@@ -89,30 +91,43 @@ def bleu_tokens(text: str) -> list[str]:
     line = text.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
     if "&" in line:
         line = line.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-    line = f" {line} ".translate(_PAD_13A)
-    for pattern, replacement in _RULES_13A:
-        line = pattern.sub(replacement, line)
+    if _PERIOD_COMMA_CONTEXT.search(line):
+        line = f" {line} ".translate(_PAD_13A)
+        for pattern, replacement in _RULES_13A:
+            line = pattern.sub(replacement, line)
+    else:
+        line = f" {line} ".translate(_PAD_13A_PERIOD_COMMA)
+    if "-" in line:
+        line = _DIGIT_DASH.sub(" - ", line)
     return line.split()
 
 
-def _ngram_counts(tokens: list[str], max_order: int) -> Counter:
-    """Counts of every 1..max_order-gram (as tuples); zip builds them without a Python-level loop."""
-    counts: Counter = Counter()
-    for order in range(1, max_order + 1):
-        counts.update(zip(*(tokens[i:] for i in range(order)), strict=False))
-    return counts
+def _ngrams(tokens: list[str], order: int) -> Iterable[str | tuple[str, ...]]:
+    """The `order`-grams of `tokens`: the tokens themselves for unigrams (cheaper keys than 1-tuples)."""
+    return tokens if order == 1 else zip(*(tokens[i:] for i in range(order)), strict=False)
+
+
+def clipped_matches(a: Counter, b: Counter) -> int:
+    """`sum((a & b).values())`, iterated in C: the shared keys and their smaller count."""
+    shared = a.keys() & b.keys()
+    return sum(map(min, map(a.__getitem__, shared), map(b.__getitem__, shared)))
 
 
 @lru_cache(maxsize=1 << 16)  # the bootstrap re-scores the same pairs in every replicate
 def _bleu_pair_counts(prediction: str, reference: str) -> tuple[tuple[int, ...], tuple[int, ...], int, int]:
-    """One pair's clipped n-gram matches and possible n-grams per order, and its two lengths."""
+    """One pair's clipped n-gram matches and possible n-grams per order, and its two lengths.
+
+    An order with no clipped match leaves every higher order without one: those are not counted.
+    """
     pred_tokens = bleu_tokens(prediction)
     ref_tokens = bleu_tokens(reference)
     matches = [0] * BLEU_MAX_ORDER
-    ref_counts = _ngram_counts(ref_tokens, BLEU_MAX_ORDER)
-    for ngram, count in _ngram_counts(pred_tokens, BLEU_MAX_ORDER).items():  # clipped counts, as Counter's &
-        if ngram in ref_counts:
-            matches[len(ngram) - 1] += min(count, ref_counts[ngram])
+    for order in range(1, BLEU_MAX_ORDER + 1):
+        pred_counts = Counter(_ngrams(pred_tokens, order))
+        ref_counts = Counter(_ngrams(ref_tokens, order))
+        matches[order - 1] = clipped_matches(pred_counts, ref_counts)
+        if not matches[order - 1]:
+            break
     possible = tuple(max(len(pred_tokens) - order + 1, 0) for order in range(1, BLEU_MAX_ORDER + 1))
     return tuple(matches), possible, len(ref_tokens), len(pred_tokens)
 
@@ -158,11 +173,11 @@ def _score(hits: int, pred_total: int, target_total: int) -> tuple[float, float,
 
 
 def _rouge_n(target: list[str], prediction: list[str], n: int) -> tuple[float, float, float]:
-    target_ngrams = Counter(tuple(target[i : i + n]) for i in range(len(target) - n + 1))
-    pred_ngrams = Counter(tuple(prediction[i : i + n]) for i in range(len(prediction) - n + 1))
-    hits = sum((target_ngrams & pred_ngrams).values())
-    precision = hits / max(sum(pred_ngrams.values()), 1)
-    recall = hits / max(sum(target_ngrams.values()), 1)
+    target_ngrams = Counter(_ngrams(target, n))
+    pred_ngrams = Counter(_ngrams(prediction, n))
+    hits = clipped_matches(target_ngrams, pred_ngrams)
+    precision = hits / max(len(prediction) - n + 1, 1)
+    recall = hits / max(len(target) - n + 1, 1)
     return (precision, recall, _fmeasure(precision, recall))
 
 
@@ -212,10 +227,8 @@ def _lcs_indices(ref: list[str], can: list[str]) -> list[int]:
     return picked
 
 
-def _rouge_lsum(target: str, prediction: str) -> tuple[float, float, float]:
-    """Summary-level LCS, sentences split on newlines (rouge_score `_summary_level_lcs`)."""
-    ref_sents = [rouge_tokenize.tokenize(s, None) for s in target.split("\n") if len(s)]
-    can_sents = [rouge_tokenize.tokenize(s, None) for s in prediction.split("\n") if len(s)]
+def _rouge_lsum(ref_sents: list[list[str]], can_sents: list[list[str]]) -> tuple[float, float, float]:
+    """Summary-level LCS over sentences (rouge_score `_summary_level_lcs`)."""
     if not ref_sents or not can_sents:
         return (0.0, 0.0, 0.0)
     m = sum(map(len, ref_sents))
@@ -239,11 +252,25 @@ def _rouge_lsum(target: str, prediction: str) -> tuple[float, float, float]:
     return _score(hits, n, m)
 
 
+_ROUGE_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def rouge_sentences(text: str) -> list[list[str]]:
+    """rouge_score's tokens of each non-empty line (its ROUGE-Lsum sentences); together, the text's tokens.
+
+    rouge_score lowercases, turns every run of characters outside [a-z0-9] into one space and keeps
+    the non-empty pieces: a newline is one such character, so the lines' tokens add up to the text's.
+    """
+    return [_ROUGE_NON_ALNUM.sub(" ", line.lower()).split() for line in text.split("\n") if line]
+
+
 @lru_cache(maxsize=1 << 16)  # the bootstrap re-scores the same pairs in every replicate
 def rouge_scores(target: str, prediction: str) -> tuple[tuple[float, float, float], ...]:
     """(precision, recall, F) per ROUGE_TYPES for one pair, as rouge_score's RougeScorer computes them."""
-    target_tokens = rouge_tokenize.tokenize(target, None)
-    pred_tokens = rouge_tokenize.tokenize(prediction, None)
+    ref_sents = rouge_sentences(target)
+    can_sents = rouge_sentences(prediction)
+    target_tokens = [token for sent in ref_sents for token in sent]
+    pred_tokens = [token for sent in can_sents for token in sent]
     if target_tokens and pred_tokens:
         rouge_l = _score(_lcs_length(target_tokens, pred_tokens), len(pred_tokens), len(target_tokens))
     else:
@@ -252,7 +279,7 @@ def rouge_scores(target: str, prediction: str) -> tuple[tuple[float, float, floa
         _rouge_n(target_tokens, pred_tokens, 1),
         _rouge_n(target_tokens, pred_tokens, 2),
         rouge_l,
-        _rouge_lsum(target, prediction),
+        _rouge_lsum(ref_sents, can_sents),
     )
 
 
