@@ -5,7 +5,7 @@ import pytest
 from sciriff.catalog import load_task
 from sciriff.io import DataError, read_json, read_jsonl, write_jsonl
 from sciriff.params import RenderParams
-from sciriff.render import assign_splits, run_render, subsample
+from sciriff.render import TokenCounter, assign_splits, run_render, subsample
 
 TASK = """\
 name: toy_classification
@@ -87,6 +87,14 @@ def test_render_writes_splits_drops_long_and_is_byte_identical(tmp_path: Path, t
     assert read_json(out / "manifest.json")["toy_classification"]["eval"] is False
     run_render([task], params, tiny_model_dir, raw, out, tmp_path / "counts.csv")
     assert first == {p.name: p.read_bytes() for p in (out / "toy_classification").iterdir()}
+
+
+def test_token_counts_equal_the_tokenizers_own(tiny_model_dir: Path) -> None:
+    """The Rust backend's fast batch encoding counts exactly what the transformers tokenizer returns."""
+    counter = TokenCounter(tiny_model_dir)
+    texts = ["", "Classify: word word", '{"label": "a"}', "<|im_start|>user\nÜnïcode — 3.5 µm\n\n  tabs\t", "x " * 700]
+    expected = [len(ids) for ids in counter.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    assert counter(texts) == expected and expected[3] > 5
 
 
 def test_missing_field_names_task_template_instance_and_keeps_old_output(tmp_path: Path, tiny_model_dir: Path) -> None:
