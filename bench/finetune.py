@@ -7,6 +7,8 @@ For each max length (512, 1024) and the real mix (data/mix/train.jsonl):
   max-length tokens, every position trained through the full LM head (the engine scores only the
   assistant positions, so it can exceed this).
 Tokens/s counts real (non-pad) tokens over the timed steps (the first step, a warm-up, is excluded).
+Each measurement runs in its own process and reports its peak RSS; the packed engine also runs over
+the mix repeated four times (same steps), to show memory does not grow with the number of examples.
 Writes bench/results/finetune.json.
 """
 
@@ -14,9 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import resource
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,10 +76,20 @@ def engine(model_dir: Path, rows: list[dict], length: int, packing: bool, batch:
     real = sum(r for r, _ in trainer.counts[1:])
     slots = sum(s for _, s in trainer.counts[1:])
     return {"tokens_per_s": round(real / seconds, 1), "real_token_fraction": round(real / slots, 4),
-            "timed_steps": steps - 1, "seconds": round(seconds, 1)}
+            "timed_steps": steps - 1, "seconds": round(seconds, 1), "peak_rss_mb": peak_rss_mb()}
 
 
-def bound(model_dir: Path, length: int, steps: int) -> float:
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def in_child(function, *args):  # noqa: ANN001, ANN201
+    """Run one measurement in a fresh process, so its peak RSS is its own."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+def bound(model_dir: Path, length: int, steps: int) -> dict:
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     ids = torch.randint(0, model.config.vocab_size, (1, length))
@@ -87,7 +102,7 @@ def bound(model_dir: Path, length: int, steps: int) -> float:
         optimizer.step()
         optimizer.zero_grad()
         times.append(time.perf_counter() - start)
-    return round(length * (steps - 1) / sum(times[1:]), 1)
+    return {"tokens_per_s": round(length * (steps - 1) / sum(times[1:]), 1), "peak_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:
@@ -99,18 +114,22 @@ def main() -> None:
     rows = [{"messages": json.loads(line)["messages"]} for line in (REPO / "data" / "mix" / "train.jsonl").open()]
     result: dict = {"model": "SmolLM2-135M-Instruct", "device": "cpu", "bf16_autocast": True}
     for length in (512, 1024):
-        packed = engine(model_dir, rows, length, packing=True, batch=1, steps=args.steps)
-        padded = engine(model_dir, rows, length, packing=False, batch=max(1, 2048 // length), steps=args.steps)
-        upper = bound(model_dir, length, args.steps)
+        packed = in_child(engine, model_dir, rows, length, True, 1, args.steps)
+        padded = in_child(engine, model_dir, rows, length, False, max(1, 2048 // length), args.steps)
+        upper = in_child(bound, model_dir, length, args.steps)
         result[str(length)] = {
             "packed_tokens_per_s": packed["tokens_per_s"],
             "padded_tokens_per_s": padded["tokens_per_s"],
-            "bound_tokens_per_s": upper,
+            "bound_tokens_per_s": upper["tokens_per_s"],
             "real_token_fraction": packed["real_token_fraction"],
             "padded_real_token_fraction": padded["real_token_fraction"],
-            "packed_vs_bound": round(packed["tokens_per_s"] / upper, 3),
+            "packed_vs_bound": round(packed["tokens_per_s"] / upper["tokens_per_s"], 3),
+            "peak_rss_mb": {"packed": packed["peak_rss_mb"], "padded": padded["peak_rss_mb"],
+                            "bound": upper["peak_rss_mb"]},
         }
         print(length, result[str(length)], flush=True)
+    four_times = in_child(engine, model_dir, rows * 4, 512, True, 1, args.steps)
+    result["512"]["peak_rss_mb"][f"packed_{4 * len(rows)}_examples"] = four_times["peak_rss_mb"]
     write_json(args.out, result)
 
 

@@ -83,7 +83,8 @@ class TransformersGenerator:
 def prefill(model: Any, input_ids: Any, attention_mask: Any, room: int = 0) -> tuple[Any, Any]:
     """The key/value cache of a left-padded batch of prompts and each prompt's next-token logits.
 
-    Each prompt runs alone on its own tokens, and the caches are then left-padded into one batch.
+    Each prompt runs alone on its own tokens, and its cache goes straight into the left-padded batch
+    cache (`sciriff.kv_cache.LeftPaddedBatch`).
     Run as a padded batch, a prompt goes through a masked attention that computes the causal half it
     then discards and repeats the shared key/value heads; alone it takes the causal kernel: 16 prompts
     of 1,000-1,900 tokens prefill in 27 s instead of 68 s on this CPU (bf16, measured). The answer is
@@ -93,15 +94,15 @@ def prefill(model: Any, input_ids: Any, attention_mask: Any, room: int = 0) -> t
     import torch
     from transformers import DynamicCache
 
-    from sciriff.kv_cache import left_padded_cache
+    from sciriff.kv_cache import LeftPaddedBatch
 
-    rows, last_logits = [], []
+    batch, last_logits = LeftPaddedBatch(model.config, input_ids.shape[0], input_ids.shape[1], room), []
     for row in range(input_ids.shape[0]):
-        rows.append(DynamicCache(config=model.config))
+        own = DynamicCache(config=model.config)
         ids = input_ids[row, attention_mask[row].bool()][None]
-        last_logits.append(model(input_ids=ids, past_key_values=rows[-1], use_cache=True,
-                                 logits_to_keep=1).logits[:, -1])
-    return left_padded_cache(model.config, rows, input_ids.shape[1], room), torch.cat(last_logits)
+        last_logits.append(model(input_ids=ids, past_key_values=own, use_cache=True, logits_to_keep=1).logits[:, -1])
+        batch.add(row, own)
+    return batch.finish(), torch.cat(last_logits)
 
 
 def greedy_decode(model: Any, input_ids: Any, attention_mask: Any, max_new_tokens: int, eos: set[int],

@@ -48,6 +48,12 @@ class PreallocatedLayer(DynamicLayer):
         self._keys = buffer(key_states, None if first else self._keys)
         self._values = buffer(value_states, None if first else self._values)
 
+    def adopt(self, keys: torch.Tensor, values: torch.Tensor, length: int) -> None:
+        """Take buffers whose first `length` positions are filled (the rest is room to append)."""
+        self.lazy_initialization(keys, values)
+        self._keys, self._values, self.length = keys, values, length
+        self.keys, self.values = keys[:, :, :length], values[:, :, :length]
+
     def get_seq_length(self) -> int:
         return self.length
 
@@ -66,16 +72,36 @@ def preallocated_cache(config: Any, room: int) -> Any:
     return cache
 
 
-def left_padded_cache(config: Any, rows: list[Any], width: int, room: int) -> Any:
-    """One batch cache from single-prompt caches: each row's positions end at `width`, the left padding
-    is zeros (the attention mask hides it), and `room` positions per row are free for the answer."""
-    cache = preallocated_cache(config, room)
-    for index in range(len(rows[0].layers)):
-        states = []
-        for per_row in ([own.layers[index].keys for own in rows], [own.layers[index].values for own in rows]):
-            batch = per_row[0].new_zeros((len(rows), per_row[0].shape[1], width, per_row[0].shape[-1]))
-            for row, tensor in enumerate(per_row):
-                batch[row, :, width - tensor.shape[-2] :] = tensor[0]
-            states.append(batch)
-        cache.update(*states, index)
-    return cache
+class LeftPaddedBatch:
+    """One batch cache built from prompts prefilled one at a time (`sciriff.generation.prefill`).
+
+    Each prompt's keys and values go, right-aligned at `width` (left padding is zeros, hidden by the
+    attention mask), into per-layer batch buffers as soon as that prompt is prefilled, so the prompts'
+    own caches are never all held beside their padded copy. Preallocated layers adopt the buffers,
+    with `room` free positions per row for the answer; other layer kinds take them through `update`.
+    """
+
+    def __init__(self, config: Any, batch: int, width: int, room: int):
+        self.cache = preallocated_cache(config, room)
+        self.in_place = all(isinstance(layer, PreallocatedLayer) for layer in self.cache.layers)
+        self.batch, self.width, self.capacity = batch, width, width + (room if self.in_place else 0)
+        self.buffers: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def add(self, row: int, prompt_cache: Any) -> None:
+        """Write one prompt's cache (a batch of one) into row `row`."""
+        for index, layer in enumerate(prompt_cache.layers):
+            if index == len(self.buffers):
+                shape = (self.batch, layer.keys.shape[1], self.capacity, layer.keys.shape[-1])
+                self.buffers.append((layer.keys.new_zeros(shape), layer.values.new_zeros(shape)))
+            keys, values = self.buffers[index]
+            start = self.width - layer.keys.shape[-2]
+            keys[row, :, start : self.width] = layer.keys[0]
+            values[row, :, start : self.width] = layer.values[0]
+
+    def finish(self) -> Any:
+        for index, (keys, values) in enumerate(self.buffers):
+            if self.in_place:
+                self.cache.layers[index].adopt(keys, values, self.width)
+            else:
+                self.cache.update(keys, values, index)
+        return self.cache
