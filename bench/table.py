@@ -13,6 +13,14 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _rss(result: dict) -> str:
+    """The peak RSS of each measurement, where the benchmark recorded them."""
+    peaks = result.get("peak_rss_mb")
+    if not isinstance(peaks, dict):
+        return ""
+    return "; peak RSS " + ", ".join(f"{name.replace('_', ' ')} {mb:.0f} MB" for name, mb in peaks.items())
+
+
 def main() -> None:
     rows = ["| benchmark | command | measured | target |", "|---|---|---|---|"]
     if repro := load("repro"):
@@ -31,11 +39,12 @@ def main() -> None:
                         f"{f['packed_tokens_per_s']:.0f}, padded {f['padded_tokens_per_s']:.0f}, bound "
                         f"{f['bound_tokens_per_s']:.0f} (packed = {100 * f['packed_vs_bound']:.0f}% of bound); real "
                         f"tokens {100 * f['real_token_fraction']:.0f}% packed, "
-                        f"{100 * f['padded_real_token_fraction']:.0f}% padded | packed ≥ 90% of bound; real ≥ 95% |")
+                        f"{100 * f['padded_real_token_fraction']:.0f}% padded{_rss(f)} | packed ≥ 90% of bound; "
+                        "real ≥ 95% |")
     if predict := load("predict"):
         rows.append(f"| generation, {predict['prompts']} prompts × {predict['new_tokens']} new tokens | "
                     f"`python bench/predict.py` | batched {predict['batched_tokens_per_s']:.0f} tok/s vs sequential "
-                    f"{predict['sequential_tokens_per_s']:.0f} ({predict['speedup']:.1f}×) | ≥ 4× |")
+                    f"{predict['sequential_tokens_per_s']:.0f} ({predict['speedup']:.1f}×){_rss(predict)} | ≥ 4× |")
     if judge := load("judge"):
         rows.append(f"| local judge: `sciriff score-file`, {judge['predictions']} predictions "
                     f"({judge['judged_rows']} judged), cold cache | `python bench/judge.py` | "
