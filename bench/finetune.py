@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import resource
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,6 +26,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 import datasets  # noqa: E402
 import torch  # noqa: E402
+from child import in_child, peak_rss_mb  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback  # noqa: E402
 
 from sciriff.finetune import sft_config, trainer_class  # noqa: E402
@@ -77,16 +75,6 @@ def engine(model_dir: Path, rows: list[dict], length: int, packing: bool, batch:
     slots = sum(s for _, s in trainer.counts[1:])
     return {"tokens_per_s": round(real / seconds, 1), "real_token_fraction": round(real / slots, 4),
             "timed_steps": steps - 1, "seconds": round(seconds, 1), "peak_rss_mb": peak_rss_mb()}
-
-
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def in_child(function, *args):  # noqa: ANN001, ANN201
-    """Run one measurement in a fresh process, so its peak RSS is its own."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(function, *args).result()
 
 
 def bound(model_dir: Path, length: int, steps: int) -> dict:

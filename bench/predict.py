@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import multiprocessing
-import resource
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+
+from child import in_child, peak_rss_mb  # noqa: E402
 
 from sciriff.io import read_jsonl, write_json  # noqa: E402
 from sciriff.params import load_params  # noqa: E402
@@ -48,16 +47,10 @@ def measure(conversations: list, batch_size: int, new_tokens: int) -> dict:
     start = time.perf_counter()
     texts = dict(backend.generate(conversations, new_tokens))
     seconds = time.perf_counter() - start
-    lengths = backend.tokenizer([texts[i] for i in range(len(conversations))], add_special_tokens=False)["input_ids"]
+    ordered = [texts[i] for i in range(len(conversations))]
+    lengths = backend.tokenizer(ordered, add_special_tokens=False)["input_ids"]
     return {"seconds": seconds, "tokens": sum(min(new_tokens, len(ids) + 1) for ids in lengths),
-            "texts": [texts[i] for i in range(len(conversations))],
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
-
-
-def in_child(conversations: list, batch_size: int, new_tokens: int) -> dict:
-    """`measure` in a fresh process, so its peak RSS is its own."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(measure, conversations, batch_size, new_tokens).result()
+            "texts": ordered, "peak_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:
@@ -67,11 +60,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "predict.json")
     args = parser.parse_args()
     conversations = prompts(2 * args.prompts)
-    batched = in_child(conversations[: args.prompts], args.prompts, args.new_tokens)
+    batched = in_child(measure, conversations[: args.prompts], args.prompts, args.new_tokens)
     print("batched", {k: v for k, v in batched.items() if k != "texts"}, flush=True)
-    two_batches = in_child(conversations, args.prompts, args.new_tokens)
+    two_batches = in_child(measure, conversations, args.prompts, args.new_tokens)
     print("two batches", {k: v for k, v in two_batches.items() if k != "texts"}, flush=True)
-    sequential = in_child(conversations[: args.prompts], 1, args.new_tokens)
+    sequential = in_child(measure, conversations[: args.prompts], 1, args.new_tokens)
     b_rate, s_rate = batched["tokens"] / batched["seconds"], sequential["tokens"] / sequential["seconds"]
     result = {
         "prompts": args.prompts, "new_tokens": args.new_tokens, "dtype": "bfloat16",
